@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // namespaces, sshd) and so run one file at a time.
 export default defineConfig({
   test: {
+    reporters: ['default', './test/closing-line-reporter.ts'],
     projects: [
       {
         test: {
@@ -15,6 +16,7 @@ export default defineConfig({
         test: {
           name: 'lab',
           include: ['test/lab/**/*.test.ts'],
+          globalSetup: ['test/lab/global-setup.ts'],
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 180_000,

@@ -9,6 +9,8 @@ export interface Endpoint {
   address: string;
   /** null when ss prints `*` for the port. */
   port: number | null;
+  /** Interface of a scoped address, when ss prints one (`[fe80::1]%eth0:22`, `127.0.0.53%lo:53`). */
+  zone?: string;
 }
 
 export type SsTimerName = 'on' | 'keepalive' | 'timewait' | 'persist' | 'delack' | 'unknown';
@@ -34,6 +36,8 @@ export interface SsSocket {
 }
 
 export interface TraceTransition {
+  /** Set by the trace parser, so a parsed line can be told from a clock marker. */
+  kind?: 'transition';
   /** Trace clock timestamp in microseconds, as printed by tracefs (mono clock in our instances). */
   traceTimeUs: number;
   /** AF_INET or AF_INET6 */
@@ -46,6 +50,8 @@ export interface TraceTransition {
 
 /** `tcplab-clock <epoch seconds.nanoseconds>` written to trace_marker: maps trace time to wall time. */
 export interface TraceClockMarker {
+  /** Set by the trace parser, so a parsed line can be told from a transition. */
+  kind?: 'clock';
   traceTimeUs: number;
   wallTimeUs: number;
 }

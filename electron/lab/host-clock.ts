@@ -1,0 +1,54 @@
+/**
+ * The host's clock offset from this machine, NTP-style: round trips over one exec channel, the
+ * host answering each with its wall clock; the sample with the smallest round trip wins, and
+ * offset = hostTime - midpoint of the round trip. Error is at most half that round trip.
+ */
+import type { SshHost } from './ssh-host';
+import { nowMs } from './event-log';
+
+export interface ClockEstimate {
+  offsetMs: number;
+  rttMs: number;
+}
+
+export async function estimateClockOffset(host: SshHost, samples = 8): Promise<ClockEstimate> {
+  // bash's $EPOCHREALTIME (bash 5) reads the clock without forking `date`, whose start-up time
+  // would otherwise count against the host's answer; older shells fall back to date.
+  const channel = await host.openExec(
+    `bash -c 'while read -r _; do if [ -n "$EPOCHREALTIME" ]; then echo "\${EPOCHREALTIME/[.,]/}000"; else date +%s%N; fi; done'`,
+  );
+  let buffer = '';
+  const waiters: Array<(line: string) => void> = [];
+  channel.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString('utf8');
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      waiters.shift()?.(line);
+    }
+  });
+  const nextLine = (): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${host.label}: no answer from the clock probe`)), 5000);
+      waiters.push((line) => {
+        clearTimeout(timer);
+        resolve(line);
+      });
+    });
+  let best: ClockEstimate | undefined;
+  try {
+    for (let i = 0; i < samples; i++) {
+      const sent = nowMs();
+      channel.write('\n');
+      const hostMs = Number(await nextLine()) / 1e6;
+      const received = nowMs();
+      const rttMs = received - sent;
+      if (!Number.isFinite(hostMs)) throw new Error(`${host.label}: the clock probe printed no time (is GNU date there?)`);
+      if (!best || rttMs < best.rttMs) best = { offsetMs: hostMs - (sent + received) / 2, rttMs };
+    }
+  } finally {
+    channel.end();
+  }
+  return best!; // samples >= 1, so at least one estimate exists
+}

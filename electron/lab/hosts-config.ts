@@ -1,0 +1,259 @@
+/**
+ * Reading a hosts file (shared/src/hosts-file.ts) into everything the engine needs to connect:
+ * paths resolved (`~/`, and relative to the hosts file's directory), key files, password files
+ * and environment variables read. Every problem, in the file or in what it points to, becomes one
+ * line of a ConfigError, `file:line:column: path: message`, all of them at once.
+ *
+ * Secrets (private keys, passwords) are non-enumerable properties: JSON.stringify, util.inspect
+ * and structured clone (IPC) never see them, so a host can be logged or sent to the renderer
+ * without leaking them. The flip side: `{ ...host }` drops `sudoPassword`, and `{ ...host.auth }`
+ * drops the key or password; pass the objects themselves around.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+// ssh2 is CommonJS; Node's ESM loader cannot see its named exports, so take them off the default.
+import ssh2 from 'ssh2';
+import { HOST_LABELS, parseHostsFile, type HostEntry, type HostLabel, type SudoMode } from '../../shared/src/hosts-file';
+import { formatFileErrors, yamlLocator, type FileError } from '../../shared/src/yaml-load';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  /** The problems, one per line of the message; empty when the file itself could not be read. */
+  readonly errors: readonly FileError[];
+
+  constructor(message: string, errors: readonly FileError[] = []) {
+    super(message);
+    this.errors = errors;
+  }
+
+  static fromErrors(errors: readonly FileError[]): ConfigError {
+    return new ConfigError(formatFileErrors(errors), errors);
+  }
+}
+
+export type ResolvedAuth =
+  | { type: 'key'; /** Absolute path, for messages. */ keyFile: string; /** Secret: non-enumerable. */ privateKey: Buffer }
+  | { type: 'agent'; /** The ssh-agent socket ($SSH_AUTH_SOCK). */ agentSocket: string }
+  | { type: 'password'; /** Secret: non-enumerable. */ password: string };
+
+export interface ResolvedHost {
+  label: HostLabel;
+  address: string;
+  port: number;
+  /** The address the other host uses to reach this one (the hosts file's experimentAddress, or address). */
+  experimentAddress: string;
+  user: string;
+  auth: ResolvedAuth;
+  sudo: SudoMode;
+  /** Present when sudo is 'password'. Secret: non-enumerable. */
+  sudoPassword?: string;
+}
+
+export interface ResolvedHosts {
+  /** The hosts file, absolute. */
+  file: string;
+  /** The known_hosts file, absolute (it need not exist yet). */
+  knownHostsFile: string;
+  hosts: Record<HostLabel, ResolvedHost>;
+}
+
+export interface ReadHostsOptions {
+  /** Environment for passwordEnv, sudoPasswordEnv and SSH_AUTH_SOCK; default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** What `~` means; default os.homedir(). */
+  homeDir?: string;
+}
+
+export const DEFAULT_KNOWN_HOSTS = '~/.ssh/known_hosts';
+
+/** Reads, validates and resolves a hosts file. Throws a ConfigError listing every problem. */
+export async function readHostsFile(path: string, options: ReadHostsOptions = {}): Promise<ResolvedHosts> {
+  const file = resolve(path);
+  const env = options.env ?? process.env;
+  const home = options.homeDir ?? homedir();
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${path}: cannot read the hosts file: ${describeFsError(error)}`);
+  }
+
+  const parsed = parseHostsFile(text, path);
+  if (!parsed.ok) throw ConfigError.fromErrors(parsed.errors);
+
+  const errorAt = yamlLocator(text, path);
+  const errors: FileError[] = [];
+  const baseDir = dirname(file);
+  const resolvePath = (p: string): string => expandPath(p, baseDir, home);
+
+  const hosts = {} as Record<HostLabel, ResolvedHost>;
+  await Promise.all(
+    HOST_LABELS.map(async (label) => {
+      const problems: Array<{ path: PropertyKey[]; message: string }> = [];
+      const host = await resolveHost(label, parsed.value.hosts[label], { resolvePath, env, problems });
+      for (const p of problems) errors.push(errorAt(['hosts', label, ...p.path], `${label}: ${p.message}`));
+      if (host !== undefined) hosts[label] = host;
+    }),
+  );
+  if (errors.length > 0) throw ConfigError.fromErrors(errors.sort((a, b) => a.line - b.line || a.column - b.column));
+
+  return { file, knownHostsFile: resolvePath(parsed.value.knownHosts ?? DEFAULT_KNOWN_HOSTS), hosts };
+}
+
+/** `~` and `~/x` against the home directory; anything else against `baseDir` (absolute stays). */
+export function expandPath(p: string, baseDir: string, home: string): string {
+  if (p === '~') return home;
+  if (p.startsWith('~/')) return join(home, p.slice(2));
+  return resolve(baseDir, p);
+}
+
+interface ResolveContext {
+  resolvePath: (p: string) => string;
+  env: Readonly<Record<string, string | undefined>>;
+  problems: Array<{ path: PropertyKey[]; message: string }>;
+}
+
+async function resolveHost(label: HostLabel, entry: HostEntry, ctx: ResolveContext): Promise<ResolvedHost | undefined> {
+  const auth = await resolveAuth(entry, ctx);
+  let sudoPassword: string | undefined;
+  if (entry.sudo === 'password') {
+    if (entry.sudoPasswordFile !== undefined) {
+      sudoPassword = await readSecretFile(ctx.resolvePath(entry.sudoPasswordFile), ['sudoPasswordFile'], 'sudo password', ctx);
+    } else if (entry.sudoPasswordEnv !== undefined) {
+      sudoPassword = readSecretEnv(entry.sudoPasswordEnv, ['sudoPasswordEnv'], 'sudo password', ctx);
+    }
+  }
+  if (auth === undefined || (entry.sudo === 'password' && sudoPassword === undefined)) return undefined;
+
+  const host: ResolvedHost = {
+    label,
+    address: entry.address,
+    port: entry.port,
+    experimentAddress: entry.experimentAddress ?? entry.address,
+    user: entry.user,
+    auth,
+    sudo: entry.sudo,
+  };
+  if (sudoPassword !== undefined) defineSecret(host, 'sudoPassword', sudoPassword);
+  return host;
+}
+
+async function resolveAuth(entry: HostEntry, ctx: ResolveContext): Promise<ResolvedAuth | undefined> {
+  const auth = entry.auth;
+  switch (auth.type) {
+    case 'key': {
+      const keyFile = ctx.resolvePath(auth.keyFile);
+      const privateKey = await readKeyFile(keyFile, ctx);
+      if (privateKey === undefined) return undefined;
+      return defineSecret({ type: 'key', keyFile } as ResolvedAuth & { type: 'key' }, 'privateKey', privateKey);
+    }
+    case 'agent': {
+      const agentSocket = ctx.env.SSH_AUTH_SOCK;
+      if (agentSocket === undefined || agentSocket === '') {
+        ctx.problems.push({
+          path: ['auth', 'type'],
+          message: 'auth type agent uses the ssh-agent named by $SSH_AUTH_SOCK, which is not set: start ssh-agent and ssh-add your key, or use type: key',
+        });
+        return undefined;
+      }
+      try {
+        await stat(agentSocket);
+      } catch (error) {
+        ctx.problems.push({
+          path: ['auth', 'type'],
+          message: `auth type agent uses $SSH_AUTH_SOCK (${agentSocket}), which cannot be used (${describeFsError(error)}): is ssh-agent running?`,
+        });
+        return undefined;
+      }
+      return { type: 'agent', agentSocket };
+    }
+    case 'password': {
+      let password: string | undefined;
+      if (auth.passwordFile !== undefined) {
+        password = await readSecretFile(ctx.resolvePath(auth.passwordFile), ['auth', 'passwordFile'], 'password', ctx);
+      } else if (auth.passwordEnv !== undefined) {
+        password = readSecretEnv(auth.passwordEnv, ['auth', 'passwordEnv'], 'password', ctx);
+      }
+      if (password === undefined) return undefined;
+      return defineSecret({ type: 'password' } as ResolvedAuth & { type: 'password' }, 'password', password);
+    }
+  }
+}
+
+async function readKeyFile(keyFile: string, ctx: ResolveContext): Promise<Buffer | undefined> {
+  const where = ['auth', 'keyFile'];
+  let data: Buffer;
+  try {
+    data = await readFile(keyFile);
+  } catch (error) {
+    ctx.problems.push({ path: where, message: `cannot read the key file ${keyFile}: ${describeFsError(error)}` });
+    return undefined;
+  }
+  const parsed = ssh2.utils.parseKey(data);
+  if (parsed instanceof Error) {
+    const message = /encrypted/i.test(parsed.message)
+      ? `the key file ${keyFile} is protected by a passphrase, which TCP Lab cannot ask for: add it to ssh-agent (ssh-add ${keyFile}) and use auth: { type: agent }, or use a key without a passphrase`
+      : `${keyFile} is not a private key TCP Lab can read (${parsed.message})`;
+    ctx.problems.push({ path: where, message });
+    return undefined;
+  }
+  if (!parsed.isPrivateKey()) {
+    ctx.problems.push({
+      path: where,
+      message: `${keyFile} is a public key; keyFile must name the private key (${keyFile.replace(/\.pub$/, '')}, without .pub)`,
+    });
+    return undefined;
+  }
+  return data;
+}
+
+async function readSecretFile(file: string, where: PropertyKey[], what: string, ctx: ResolveContext): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    ctx.problems.push({ path: where, message: `cannot read the ${what} file ${file}: ${describeFsError(error)}` });
+    return undefined;
+  }
+  const secret = text.replace(/\r?\n$/, '');
+  if (secret === '') {
+    ctx.problems.push({ path: where, message: `the ${what} file ${file} is empty` });
+    return undefined;
+  }
+  return secret;
+}
+
+function readSecretEnv(name: string, where: PropertyKey[], what: string, ctx: ResolveContext): string | undefined {
+  const value = ctx.env[name];
+  if (value === undefined) {
+    ctx.problems.push({ path: where, message: `the environment variable ${name} (the ${what}) is not set` });
+    return undefined;
+  }
+  if (value === '') {
+    ctx.problems.push({ path: where, message: `the environment variable ${name} (the ${what}) is empty` });
+    return undefined;
+  }
+  return value;
+}
+
+/** Adds `key` as a non-enumerable, read-only property: invisible to JSON, inspect and IPC. */
+function defineSecret<T extends object, K extends string, V>(target: T, key: K, value: V): T & Record<K, V> {
+  Object.defineProperty(target, key, { value, enumerable: false, writable: false, configurable: false });
+  return target as T & Record<K, V>;
+}
+
+function describeFsError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'it is a directory';
+    default:
+      return (error as Error | undefined)?.message ?? String(error);
+  }
+}

@@ -1,0 +1,337 @@
+/**
+ * A lab session: both hosts connected, clocks estimated, leftovers of crashed sessions removed,
+ * four panes open, and each host's sockets observed (tracepoint + ss polling) on one port.
+ * The experiment runner drives it; the desktop app will too.
+ */
+import { randomBytes } from 'node:crypto';
+import type { LabEvent, PaneName } from '../../shared/src/events';
+import { isoMicros } from '../../shared/src/events';
+import type { SsSocket } from '../../shared/src/observations';
+import { formatEndpoint } from '../../shared/src/observations';
+import { reconcileHost, type ConnectionHistory } from '../../shared/src/reconcile';
+import { SessionLog, nowMs } from './event-log';
+import { removeRules } from './firewall-ledger';
+import { estimateClockOffset } from './host-clock';
+import type { ResolvedHosts } from './hosts-config';
+import { Pane } from './pane';
+import { SocketPoller, type Snapshot } from './socket-poller';
+import { SshHost } from './ssh-host';
+import { removeStaleTraceInstances, StateTracer, TRACE_INSTANCE_PREFIX, type TracedTransition } from './state-tracer';
+
+export const HOST_LABELS = ['H1', 'H2'] as const;
+export type LabHostLabel = (typeof HOST_LABELS)[number];
+
+/** Marks every long-lived process of a session on a host, so others can tell it is alive. */
+export function sessionMarker(sessionId: string): string {
+  return `tcplab-session=${sessionId}`;
+}
+
+export function newSessionId(): string {
+  return randomBytes(4).toString('hex');
+}
+
+/** What one host's observers have seen so far. */
+export class HostObservations {
+  readonly transitions: TracedTransition[] = [];
+  readonly snapshots: Snapshot[] = [];
+  traceAvailable = false;
+  ownAddresses: string[] = [];
+  private lastKey = '';
+  private sameRun = 0;
+
+  constructor(readonly port: number) {}
+
+  addSnapshot(snapshot: Snapshot): void {
+    // For states, only the first snapshot of each unchanged run matters (when a state was first
+    // seen) and the latest (still there); the ones between are dropped to bound memory.
+    const key = snapshot.sockets.map(socketKey).sort().join(';');
+    if (key !== this.lastKey) this.sameRun = 0;
+    if (this.sameRun >= 2) this.snapshots[this.snapshots.length - 1] = snapshot;
+    else this.snapshots.push(snapshot);
+    this.sameRun++;
+    this.lastKey = key;
+  }
+
+  histories(): ConnectionHistory[] {
+    return reconcileHost({
+      ownAddresses: this.ownAddresses,
+      port: this.port,
+      transitions: this.transitions,
+      snapshots: this.snapshots,
+      traceAvailable: this.traceAvailable,
+    });
+  }
+
+  latestSnapshot(): Snapshot | undefined {
+    return this.snapshots[this.snapshots.length - 1];
+  }
+}
+
+function socketKey(s: SsSocket): string {
+  return `${formatEndpoint(s.local)}>${formatEndpoint(s.peer)}=${s.ssState}`;
+}
+
+export interface LabSessionOptions {
+  hosts: ResolvedHosts;
+  port: number;
+  log: SessionLog;
+  experiment?: string;
+  acceptedFingerprints?: ReadonlySet<string>;
+  /** Pane output goes here too (transcripts); called before the bytes are acknowledged. */
+  onPaneOutput?: (host: LabHostLabel, pane: PaneName, text: string) => void;
+  pollIntervalMs?: number;
+}
+
+export class LabSession {
+  readonly sessionId = newSessionId();
+  readonly hosts = new Map<LabHostLabel, SshHost>();
+  readonly panes = new Map<string, Pane>();
+  readonly observations = new Map<LabHostLabel, HostObservations>();
+  readonly clockOffsetMs = new Map<LabHostLabel, number>();
+  private readonly pollers: SocketPoller[] = [];
+  private readonly tracers: StateTracer[] = [];
+  private readonly emittedTransitions = new Set<string>();
+  /** The last output of each pane (bounded), for checks such as "has the prompt appeared". */
+  readonly paneTail = new Map<string, string>();
+  private transitionTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(readonly options: LabSessionOptions) {
+    for (const label of HOST_LABELS) {
+      const host = new SshHost(options.hosts.hosts[label], {
+        knownHostsFile: options.hosts.knownHostsFile,
+        ...(options.acceptedFingerprints ? { acceptedFingerprints: options.acceptedFingerprints } : {}),
+      });
+      host.on('status', (status, detail, attempt) =>
+        this.log.append({ type: 'connection', host: label, status, ...(detail ? { detail } : {}), ...(attempt ? { attempt } : {}) }),
+      );
+      this.hosts.set(label, host);
+      this.observations.set(label, new HostObservations(options.port));
+    }
+  }
+
+  get log(): SessionLog {
+    return this.options.log;
+  }
+
+  host(label: LabHostLabel): SshHost {
+    return this.hosts.get(label)!; // constructed for every label
+  }
+
+  pane(label: LabHostLabel, name: PaneName): Pane {
+    const pane = this.panes.get(`${label}/${name}`);
+    if (!pane) throw new Error(`${label} has no ${name} pane open`);
+    return pane;
+  }
+
+  /** Connects both hosts in parallel and prepares them. Any failure closes everything. */
+  async open(): Promise<void> {
+    const { hosts, port, experiment } = this.options;
+    this.log.append({
+      type: 'session-start',
+      sessionId: this.sessionId,
+      tool: 'tcplab',
+      hosts: HOST_LABELS.map((label) => ({ label, address: hosts.hosts[label].address, experimentAddress: hosts.hosts[label].experimentAddress, user: hosts.hosts[label].user })),
+      ...(experiment ? { experiment } : {}),
+      port,
+    });
+    const results = await Promise.allSettled(HOST_LABELS.map((label) => this.host(label).connect()));
+    const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+    if (failures.length > 0) {
+      this.closeConnections();
+      throw failures.length === 1 ? failures[0] : new AggregateError(failures, failures.map((f) => f.message).join('\n'));
+    }
+    try {
+      await Promise.all(HOST_LABELS.map((label) => this.prepareHost(label)));
+    } catch (error) {
+      await this.close('setup failed');
+      throw error;
+    }
+  }
+
+  private async prepareHost(label: LabHostLabel): Promise<void> {
+    const host = this.host(label);
+    const observations = this.observations.get(label)!;
+    // Root first: a refused sudo is the most common setup problem, and everything below needs it.
+    await host.run('true', { root: true });
+    // Independent probes run side by side: each exec costs a round trip and a login shell.
+    const [clock, addresses] = await Promise.all([
+      estimateClockOffset(host),
+      host.run('ip -o addr show'),
+      this.removeLeftovers(label),
+    ]);
+    this.clockOffsetMs.set(label, clock.offsetMs);
+    this.log.append({ type: 'clock', host: label, offsetMs: clock.offsetMs, rttMs: clock.rttMs });
+    observations.ownAddresses = parseIpAddresses(addresses);
+
+    const poller = new SocketPoller(host, this.options.port, this.sessionId, this.options.pollIntervalMs ?? 200);
+    const firstSnapshot = new Promise<void>((resolve) => poller.once('snapshot', () => resolve()));
+    poller.on('snapshot', (snapshot) => {
+      observations.addSnapshot(snapshot);
+      this.log.append({ type: 'snapshot', host: label, hostTimeUs: snapshot.hostTimeUs, sockets: snapshot.sockets });
+    });
+    poller.on('error', (error) => this.log.append({ type: 'note', host: label, text: error.message }));
+    await poller.start();
+    this.pollers.push(poller);
+
+    const tracer = new StateTracer(host, `${TRACE_INSTANCE_PREFIX}${this.sessionId}-${label.toLowerCase()}`, this.options.port);
+    tracer.on('transition', (t) => {
+      observations.transitions.push(t);
+      this.log.append({ type: 'trace', host: label, hostTimeUs: t.hostTimeUs, local: formatEndpoint(t.local), remote: formatEndpoint(t.remote), from: t.from, to: t.to });
+    });
+    const [traceAvailable] = await Promise.all([tracer.start(), this.openPanes(label)]);
+    observations.traceAvailable = traceAvailable;
+    this.tracers.push(tracer);
+    this.log.append({
+      type: 'capability',
+      host: label,
+      name: 'tracepoint',
+      ok: observations.traceAvailable,
+      detail: observations.traceAvailable
+        ? 'every transition from sock:inet_sock_set_state'
+        : `polling ss only, transitions between polls are inferred: ${tracer.unavailable ?? 'tracing unavailable'}`,
+    });
+    await firstSnapshot;
+
+    this.transitionTimer ??= setInterval(() => this.emitSettledTransitions(false), 100);
+  }
+
+  private async openPanes(label: LabHostLabel): Promise<void> {
+    const host = this.host(label);
+    await Promise.all(
+      (['upper', 'lower'] as const).map(async (name) => {
+        const pane = await Pane.open(host, name);
+        this.panes.set(`${label}/${name}`, pane);
+        this.log.append({ type: 'pane-open', host: label, pane: name, cols: pane.cols, rows: pane.rows });
+        pane.on('data', (text, bytes) => {
+          this.paneTail.set(`${label}/${name}`, ((this.paneTail.get(`${label}/${name}`) ?? '') + text).slice(-8192));
+          this.log.append({ type: 'pane-output', host: label, pane: name, data: text });
+          this.options.onPaneOutput?.(label, name, text);
+          pane.acknowledge(bytes);
+        });
+        pane.on('close', (reason) => this.log.append({ type: 'pane-close', host: label, pane: name, reason }));
+      }),
+    );
+  }
+
+  /** Rules and trace instances of sessions whose processes are gone from the host. */
+  private async removeLeftovers(label: LabHostLabel): Promise<void> {
+    const host = this.host(label);
+    const live = await liveSessionsOn(host);
+    live.add(this.sessionId);
+    const removedRules = await removeRules(host, (sessionId) => !live.has(sessionId));
+    for (const command of removedRules) {
+      this.log.append({ type: 'firewall', host: label, action: 'remove', command, owner: 'a session that ended without cleaning up' });
+    }
+    const liveInstances = [...live].flatMap((id) => HOST_LABELS.map((l) => `${TRACE_INSTANCE_PREFIX}${id}-${l.toLowerCase()}`));
+    const removedInstances = await removeStaleTraceInstances(host, liveInstances);
+    if (removedRules.length + removedInstances.length > 0) {
+      this.log.append({
+        type: 'note',
+        host: label,
+        text: `cleaned up after an earlier session that did not end cleanly: ${removedRules.length} firewall rule(s), ${removedInstances.length} trace instance(s)`,
+      });
+    }
+  }
+
+  /** Host wall-clock now, in epoch microseconds, from our clock and the estimated offset. */
+  hostNowUs(label: LabHostLabel): number {
+    return (nowMs() + (this.clockOffsetMs.get(label) ?? 0)) * 1000;
+  }
+
+  /**
+   * Turns reconciled histories into `transition` events once they are settled: a trace CLOSED
+   * can still be revised by the next poll (TIME_WAIT), so records wait one poll and a margin.
+   */
+  emitSettledTransitions(flush: boolean): void {
+    for (const label of HOST_LABELS) {
+      const settledBefore = this.hostNowUs(label) - 500_000;
+      for (const connection of this.observations.get(label)!.histories()) {
+        connection.states.forEach((record, index) => {
+          const key = `${label}|${connection.local}|${connection.remote}|${index}|${record.state}`;
+          if (this.emittedTransitions.has(key) || (!flush && record.hostTimeUs > settledBefore)) return;
+          this.emittedTransitions.add(key);
+          this.log.append({ type: 'transition', host: label, hostTimeUs: record.hostTimeUs, local: connection.local, remote: connection.remote, state: record.state, seen: record.seen });
+        });
+      }
+    }
+  }
+
+  /** Resolves when `label` reaches `state` (or is in it); rejects after timeoutMs. */
+  waitForState(label: LabHostLabel, state: string, sinceHostUs: number, timeoutMs: number): Promise<void> {
+    const observations = this.observations.get(label)!;
+    const reached = (): boolean =>
+      observations.histories().some((c) => c.states.at(-1)?.state === state || c.states.some((r) => r.state === state && r.hostTimeUs >= sinceHostUs));
+    return new Promise((resolve, reject) => {
+      const started = Date.now();
+      const check = (): void => {
+        if (this.closed) return reject(new Error('the session was closed'));
+        if (reached()) return resolve();
+        if (Date.now() - started > timeoutMs) {
+          const now = observations.histories().map((c) => `${c.local} -> ${c.remote}: ${c.states.at(-1)?.state ?? '?'}`);
+          return reject(new Error(`${label} did not reach ${state} within ${timeoutMs / 1000} s (now: ${now.join('; ') || 'no socket on the port'})`));
+        }
+        setTimeout(check, 50);
+      };
+      check();
+    });
+  }
+
+  /** Removes this session's firewall rules everywhere; returns what it ran. */
+  async removeOwnRules(): Promise<Array<{ host: LabHostLabel; command: string }>> {
+    const done: Array<{ host: LabHostLabel; command: string }> = [];
+    for (const label of HOST_LABELS) {
+      const host = this.host(label);
+      if (host.status !== 'connected') continue;
+      for (const command of await removeRules(host, (id) => id === this.sessionId)) {
+        done.push({ host: label, command });
+        this.log.append({ type: 'firewall', host: label, action: 'remove', command, owner: this.sessionId });
+      }
+    }
+    return done;
+  }
+
+  async close(reason: string): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.transitionTimer) clearInterval(this.transitionTimer);
+    this.emitSettledTransitions(true);
+    try {
+      await this.removeOwnRules();
+    } catch (error) {
+      this.log.append({ type: 'note', text: `could not remove every firewall rule: ${(error as Error).message}` });
+    }
+    for (const tracer of this.tracers) tracer.stop();
+    for (const poller of this.pollers) poller.stop();
+    for (const pane of this.panes.values()) pane.close();
+    // Give the tracers a moment to remove their instances before the connection goes.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    this.closeConnections();
+    this.log.append({ type: 'session-end', reason });
+  }
+
+  private closeConnections(): void {
+    for (const host of this.hosts.values()) host.close();
+  }
+}
+
+/** `ip -o addr show` -> the host's addresses without prefix length. */
+export function parseIpAddresses(output: string): string[] {
+  const addresses: string[] = [];
+  for (const line of output.split('\n')) {
+    const match = /\binet6?\s+([0-9a-fA-F.:]+)\//.exec(line);
+    if (match?.[1]) addresses.push(match[1]);
+  }
+  return addresses;
+}
+
+/** Session ids whose marked processes run on the host (see sessionMarker). */
+export async function liveSessionsOn(host: SshHost): Promise<Set<string>> {
+  const listing = await host.run('ps -eo args');
+  return new Set([...listing.matchAll(/tcplab-session=([0-9a-f]+)/g)].map((m) => m[1]!));
+}
+
+export function describeTransition(event: Extract<LabEvent, { type: 'transition' }>): string {
+  const time = isoMicros(event.hostTimeUs).slice(11, 26);
+  return `${event.host}  ${time}  ${event.local} -> ${event.remote}  ${event.state}  (${event.seen})`;
+}

@@ -1,0 +1,112 @@
+/**
+ * A pane: an interactive PTY shell on a host, as in the article's upper and lower panels.
+ *
+ * The shell is started with its own prompt (`[16:28:53] H2# `) and without the user's dotfiles
+ * (bash --norc --noprofile), so nothing on the host is changed and every pane looks the same.
+ *
+ * Output flows with back-pressure: consumers acknowledge bytes (as xterm's write callback
+ * does); above HIGH_WATERMARK unacknowledged bytes the SSH channel is paused, below
+ * LOW_WATERMARK it resumes. Nothing is dropped and nothing is buffered without bound.
+ *
+ * When sudo asks for a password (recognised by the SUDO_PROMPT we set), the pane answers it
+ * itself; sudo has echo off, so the password never reaches the screen, the log or an event.
+ */
+import { EventEmitter } from 'node:events';
+import type { ClientChannel } from 'ssh2';
+import type { PaneName } from '../../shared/src/events';
+import type { SshHost } from './ssh-host';
+
+export const HIGH_WATERMARK = 1 << 20;
+export const LOW_WATERMARK = 256 << 10;
+export const SUDO_PROMPT_MARK = '(TCP Lab enters it): ';
+
+export function paneShellCommand(label: string): string {
+  // \t is the time HH:MM:SS; \$ is # for root and $ otherwise. Labels are validated [A-Za-z0-9_-].
+  const env = [
+    `PS1='[\\t] ${label}\\$ '`,
+    'HISTFILE=/dev/null',
+    `SUDO_PROMPT='[sudo] password for %p ${SUDO_PROMPT_MARK}'`,
+    'TERM=xterm-256color',
+  ].join(' ');
+  return `if command -v bash >/dev/null 2>&1; then exec env ${env} bash --noprofile --norc -i; else exec env ${env} sh -i; fi`;
+}
+
+export interface PaneEvents {
+  /** bytes is what to acknowledge once the text is processed */
+  data: [text: string, bytes: number];
+  close: [reason: string];
+}
+
+export class Pane extends EventEmitter<PaneEvents> {
+  private unacknowledged = 0;
+  private paused = false;
+  private readonly decoder = new TextDecoder('utf-8');
+  private sudoWatch = '';
+  closed = false;
+
+  private constructor(
+    readonly host: SshHost,
+    readonly name: PaneName,
+    private readonly channel: ClientChannel,
+    public cols: number,
+    public rows: number,
+  ) {
+    super();
+    channel.on('data', (chunk: Buffer) => this.onData(chunk));
+    channel.stderr.on('data', (chunk: Buffer) => this.onData(chunk));
+    channel.on('close', () => {
+      this.closed = true;
+      this.emit('close', 'the shell ended');
+    });
+  }
+
+  static async open(host: SshHost, name: PaneName, cols = 100, rows = 24): Promise<Pane> {
+    const channel = await host.openExec(paneShellCommand(host.label), { pty: { cols, rows } });
+    return new Pane(host, name, channel, cols, rows);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.unacknowledged += chunk.length;
+    if (!this.paused && this.unacknowledged > HIGH_WATERMARK) {
+      this.paused = true;
+      this.channel.pause();
+    }
+    const text = this.decoder.decode(chunk, { stream: true });
+    this.answerSudo(text);
+    this.emit('data', text, chunk.length);
+  }
+
+  private answerSudo(text: string): void {
+    this.sudoWatch = (this.sudoWatch + text).slice(-256);
+    if (this.sudoWatch.endsWith(SUDO_PROMPT_MARK)) {
+      this.sudoWatch = '';
+      const password = this.host.host.sudoPassword;
+      // Written straight to the channel: never through write(), so never logged as input.
+      if (password !== undefined) this.channel.write(`${password}\r`);
+      else this.channel.write('\x03'); // no password configured: cancel rather than hang
+    }
+  }
+
+  /** Consumers call this with the byte count of text they have fully processed. */
+  acknowledge(bytes: number): void {
+    this.unacknowledged = Math.max(0, this.unacknowledged - bytes);
+    if (this.paused && this.unacknowledged < LOW_WATERMARK) {
+      this.paused = false;
+      this.channel.resume();
+    }
+  }
+
+  write(data: string): void {
+    if (!this.closed) this.channel.write(data);
+  }
+
+  resize(cols: number, rows: number): void {
+    this.cols = cols;
+    this.rows = rows;
+    this.channel.setWindow(rows, cols, 0, 0);
+  }
+
+  close(): void {
+    if (!this.closed) this.channel.close();
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Socket snapshots: one long-lived exec channel on the host runs `ss -tanoH` for the experiment
+ * port every interval and stamps each snapshot with the host's own clock. One channel instead of
+ * one per poll keeps 5 polls a second cheap. Closing our end (stdin EOF) stops the loop.
+ */
+import { EventEmitter } from 'node:events';
+import type { ClientChannel } from 'ssh2';
+import type { SsSocket } from '../../shared/src/observations';
+import { parseSs } from '../../shared/src/ss-parser';
+import { shellQuote } from '../../shared/src/safe-values';
+import type { SshHost } from './ssh-host';
+
+export interface Snapshot {
+  hostTimeUs: number;
+  sockets: SsSocket[];
+}
+
+export function pollerScript(port: number, intervalMs: number, sessionId: string): string {
+  const intervalUs = Math.round(intervalMs * 1000);
+  // Ticks are scheduled from bash's microsecond clock ($EPOCHREALTIME, bash 5), so the period
+  // stays at intervalMs however long ss takes; older shells fall back to date and a fixed wait.
+  // `read -t` doubles as the sleep: it times out (status > 128) until our side closes stdin.
+  // The first line marks the process as this session's (see liveSessionsOn).
+  return [
+    `: tcplab-session=${sessionId}`,
+    'now() { if [ -n "$EPOCHREALTIME" ]; then echo "${EPOCHREALTIME/[.,]/}"; else echo $(( $(date +%s%N) / 1000 )); fi; }',
+    'next=$(now)',
+    'while :; do',
+    `  printf '@@snapshot %s\n' "$(now)"`,
+    `  ss -tanoH '( sport = :${port} or dport = :${port} )'`,
+    `  printf '@@end\n'`,
+    `  next=$(( next + ${intervalUs} )); left=$(( next - $(now) ))`,
+    `  if [ "$left" -lt 1000 ]; then left=1000; next=$(now); fi`,
+    `  read -r -t "$(( left / 1000000 )).$(printf %06d $(( left % 1000000 )))" _; [ $? -gt 128 ] || exit 0`,
+    'done',
+  ].join('\n');
+}
+
+export class SocketPoller extends EventEmitter<{ snapshot: [Snapshot]; error: [Error] }> {
+  private channel: ClientChannel | undefined;
+  private buffer = '';
+  private current: { hostTimeUs: number; lines: string[] } | undefined;
+
+  constructor(
+    private readonly host: SshHost,
+    private readonly port: number,
+    private readonly sessionId: string,
+    private readonly intervalMs = 200,
+  ) {
+    super();
+  }
+
+  async start(): Promise<void> {
+    const script = pollerScript(this.port, this.intervalMs, this.sessionId);
+    this.channel = await this.host.openExec(`bash -c ${shellQuote(script)}`);
+    this.channel.on('data', (chunk: Buffer) => this.onData(chunk.toString('utf8')));
+    this.channel.stderr.on('data', (chunk: Buffer) => this.emit('error', new Error(`${this.host.label}: ss: ${chunk.toString('utf8').trim()}`)));
+  }
+
+  private onData(text: string): void {
+    this.buffer += text;
+    let newline: number;
+    while ((newline = this.buffer.indexOf('\n')) >= 0) {
+      const line = this.buffer.slice(0, newline);
+      this.buffer = this.buffer.slice(newline + 1);
+      if (line.startsWith('@@snapshot ')) {
+        this.current = { hostTimeUs: Number(line.slice(11)), lines: [] };
+      } else if (line === '@@end') {
+        if (this.current) this.emit('snapshot', { hostTimeUs: this.current.hostTimeUs, sockets: parseSs(this.current.lines.join('\n')) });
+        this.current = undefined;
+      } else {
+        this.current?.lines.push(line);
+      }
+    }
+  }
+
+  stop(): void {
+    this.channel?.end();
+    this.channel = undefined;
+  }
+}

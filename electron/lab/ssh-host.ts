@@ -1,0 +1,281 @@
+/**
+ * One SSH connection to one lab host (ssh2), with many channels: PTY shells for panes, exec
+ * channels for probes. Host keys are checked against known_hosts inside ssh2's hostVerifier,
+ * which runs during key exchange, before any credential is sent.
+ */
+import { EventEmitter } from 'node:events';
+// ssh2 is CommonJS; Node's ESM loader cannot see its named exports, so take them off the default.
+import ssh2, { type Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import type { ConnectionStatus } from '../../shared/src/events';
+import { shellQuote } from '../../shared/src/safe-values';
+import type { ResolvedHost } from './hosts-config';
+import { checkHostKey, fingerprintSha256, keyTypeOf, parseKnownHosts } from './known-hosts';
+import { readFileSync } from 'node:fs';
+
+/** Why a connection attempt failed, in a lab assistant's words, and whether retrying can help. */
+export class HostConnectError extends Error {
+  constructor(
+    readonly host: string,
+    readonly kind: 'unknown-host-key' | 'changed-host-key' | 'revoked-host-key' | 'auth' | 'unreachable' | 'timeout' | 'other',
+    message: string,
+    /** Present for unknown host keys: what the user must accept. */
+    readonly fingerprint?: string,
+  ) {
+    super(message);
+  }
+  get retryable(): boolean {
+    return this.kind === 'unreachable' || this.kind === 'timeout' || this.kind === 'other';
+  }
+}
+
+export interface HostKeyPolicy {
+  knownHostsFile: string;
+  /** Fingerprints (SHA256:...) the user accepted for hosts not yet in known_hosts. */
+  acceptedFingerprints?: ReadonlySet<string>;
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+  signal?: string;
+}
+
+export interface ExecOptions {
+  /** Run as root: directly when the login is root, else through sudo (password fed on stdin). */
+  root?: boolean;
+  /** Extra input written after the sudo password. */
+  input?: string;
+  timeoutMs?: number;
+}
+
+/** Reconnect delays: capped exponential backoff. */
+export function backoffMs(attempt: number, baseMs = 1000, capMs = 30_000): number {
+  return Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
+}
+
+export interface SshHostEvents {
+  status: [status: ConnectionStatus, detail: string | undefined, attempt: number | undefined];
+}
+
+export class SshHost extends EventEmitter<SshHostEvents> {
+  private client: Client | undefined;
+  private closedByUs = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  status: ConnectionStatus = 'closed';
+
+  constructor(
+    readonly host: ResolvedHost,
+    private readonly keyPolicy: HostKeyPolicy,
+    private readonly options: { reconnect?: boolean; readyTimeoutMs?: number } = {},
+  ) {
+    super();
+  }
+
+  get label(): string {
+    return this.host.label;
+  }
+
+  private setStatus(status: ConnectionStatus, detail?: string, attempt?: number): void {
+    this.status = status;
+    this.emit('status', status, detail, attempt);
+  }
+
+  /** Connects once; rejects with a HostConnectError that says what went wrong. */
+  async connect(): Promise<void> {
+    this.closedByUs = false;
+    this.setStatus('connecting');
+    try {
+      this.client = await this.openClient();
+    } catch (error) {
+      this.setStatus('failed', (error as Error).message);
+      throw error;
+    }
+    this.setStatus('connected');
+  }
+
+  private openClient(): Promise<Client> {
+    const { host } = this;
+    return new Promise((resolve, reject) => {
+      const client = new ssh2.Client();
+      let hostKeyProblem: HostConnectError | undefined;
+      let settled = false;
+      const config: ConnectConfig = {
+        host: host.address,
+        port: host.port,
+        username: host.user,
+        readyTimeout: this.options.readyTimeoutMs ?? 10_000,
+        keepaliveInterval: 5_000,
+        keepaliveCountMax: 3,
+        hostVerifier: (key: Buffer): boolean => {
+          hostKeyProblem = this.verifyHostKey(key);
+          return hostKeyProblem === undefined;
+        },
+      };
+      if (host.auth.type === 'key') config.privateKey = host.auth.privateKey;
+      else if (host.auth.type === 'agent') config.agent = host.auth.agentSocket;
+      else config.password = host.auth.password;
+
+      client.once('ready', () => {
+        settled = true;
+        client.on('close', () => this.onUnexpectedClose());
+        resolve(client);
+      });
+      client.once('error', (error: Error & { level?: string; code?: string }) => {
+        if (settled) return;
+        settled = true;
+        client.end();
+        reject(hostKeyProblem ?? this.describeConnectError(error));
+      });
+      client.connect(config);
+    });
+  }
+
+  private verifyHostKey(key: Buffer): HostConnectError | undefined {
+    const { label, address, port } = this.host;
+    let text = '';
+    try {
+      text = readFileSync(this.keyPolicy.knownHostsFile, 'utf8');
+    } catch {
+      // A missing known_hosts file means every key is unknown, as with OpenSSH.
+    }
+    const verdict = checkHostKey(parseKnownHosts(text), address, port, key);
+    const fingerprint = fingerprintSha256(key);
+    switch (verdict.status) {
+      case 'trusted':
+        return undefined;
+      case 'unknown':
+        if (this.keyPolicy.acceptedFingerprints?.has(fingerprint)) return undefined;
+        return new HostConnectError(
+          label,
+          'unknown-host-key',
+          `${label} (${address}:${port}) is not in ${this.keyPolicy.knownHostsFile}. Its ${keyTypeOf(key)} key has fingerprint ${fingerprint}. ` +
+            `Compare it with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub on the host) and accept it to connect.`,
+          fingerprint,
+        );
+      case 'changed':
+        return new HostConnectError(
+          label,
+          'changed-host-key',
+          `${label} (${address}:${port}) presented a different host key than ${this.keyPolicy.knownHostsFile} records: ` +
+            `now ${fingerprint}, known ${verdict.knownFingerprints.join(', ')}. This can mean the host was reinstalled, or that ` +
+            `someone is intercepting the connection. Refused. If the host was reinstalled, remove the old entry ` +
+            `(ssh-keygen -R ${port === 22 ? address : `'[${address}]:${port}'`} -f ${this.keyPolicy.knownHostsFile}) and connect again.`,
+          fingerprint,
+        );
+      case 'revoked':
+        return new HostConnectError(label, 'revoked-host-key', `${label} (${address}:${port}) presented a key marked @revoked in ${this.keyPolicy.knownHostsFile} (${fingerprint}). Refused.`, fingerprint);
+    }
+  }
+
+  private describeConnectError(error: Error & { level?: string; code?: string }): HostConnectError {
+    const { label, address, port, user } = this.host;
+    const where = `${label} (${user}@${address}:${port})`;
+    if (error.level === 'client-authentication') {
+      return new HostConnectError(label, 'auth', `${where}: authentication failed (${this.host.auth.type}). Check the user name and that the key or password is authorized on the host.`);
+    }
+    if (error.level === 'client-timeout' || /timed out/i.test(error.message)) {
+      return new HostConnectError(label, 'timeout', `${where}: no SSH answer within ${(this.options.readyTimeoutMs ?? 10_000) / 1000} s. Is the host up and the address right?`);
+    }
+    if (error.code === 'ECONNREFUSED' || error.code === 'EHOSTUNREACH' || error.code === 'ENETUNREACH' || error.code === 'ENOTFOUND') {
+      return new HostConnectError(label, 'unreachable', `${where}: cannot reach the host (${error.code}). Is sshd running and the address right?`);
+    }
+    return new HostConnectError(label, 'other', `${where}: ${error.message}`);
+  }
+
+  private onUnexpectedClose(): void {
+    this.client = undefined;
+    if (this.closedByUs) {
+      this.setStatus('closed');
+      return;
+    }
+    this.setStatus('disconnected', 'the SSH connection dropped');
+    if (this.options.reconnect) this.scheduleReconnect(1);
+  }
+
+  private scheduleReconnect(attempt: number): void {
+    const delay = backoffMs(attempt);
+    this.setStatus('reconnecting', `retrying in ${Math.round(delay / 1000)} s`, attempt);
+    this.reconnectTimer = setTimeout(() => {
+      this.connect().catch((error: unknown) => {
+        if (error instanceof HostConnectError && !error.retryable) return; // never after auth or host-key failure
+        if (!this.closedByUs) this.scheduleReconnect(attempt + 1);
+      });
+    }, delay);
+  }
+
+  private requireClient(): Client {
+    if (!this.client) throw new Error(`${this.label} is not connected`);
+    return this.client;
+  }
+
+  /** Wraps a shell command so it runs as root, by the host's configured privilege path. */
+  privileged(command: string): { command: string; stdinPrefix: string } {
+    switch (this.host.sudo) {
+      case 'none':
+        return { command, stdinPrefix: '' };
+      case 'passwordless':
+        return { command: `sudo -n -- sh -c ${shellQuote(command)}`, stdinPrefix: '' };
+      case 'password':
+        // -S reads the password from stdin, -p '' keeps the prompt out of stderr.
+        return { command: `sudo -S -p '' -- sh -c ${shellQuote(command)}`, stdinPrefix: `${this.host.sudoPassword ?? ''}\n` };
+    }
+  }
+
+  /** Opens an exec channel. Input given is written after the sudo password (if any). */
+  async openExec(command: string, options: ExecOptions & { pty?: { cols: number; rows: number } } = {}): Promise<ClientChannel> {
+    const client = this.requireClient();
+    const wrapped = options.root ? this.privileged(command) : { command, stdinPrefix: '' };
+    const channel = await new Promise<ClientChannel>((resolve, reject) => {
+      const execOptions = options.pty ? { pty: { term: 'xterm-256color', cols: options.pty.cols, rows: options.pty.rows } } : {};
+      client.exec(wrapped.command, execOptions, (error, stream) => (error ? reject(error) : resolve(stream)));
+    });
+    if (wrapped.stdinPrefix) channel.write(wrapped.stdinPrefix);
+    if (options.input) channel.write(options.input);
+    return channel;
+  }
+
+  /** Runs a command to completion and collects its output. */
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const channel = await this.openExec(command, options);
+    channel.end();
+    return collect(channel, this.label, command, options.timeoutMs ?? 15_000);
+  }
+
+  /** Like exec, but a non-zero exit is an error whose message carries stderr. */
+  async run(command: string, options: ExecOptions = {}): Promise<string> {
+    const result = await this.exec(command, options);
+    if (result.code !== 0) {
+      const why = result.stderr.trim() || result.stdout.trim() || `exit ${result.code ?? result.signal}`;
+      if (options.root && this.host.sudo !== 'none' && /sudo|password/i.test(why)) {
+        throw new Error(`${this.label}: sudo refused (${why.split('\n')[0]}). Check the sudo setting and password for ${this.host.user}.`);
+      }
+      throw new Error(`${this.label}: \`${command.split('\n')[0]}\` failed: ${why}`);
+    }
+    return result.stdout;
+  }
+
+  close(): void {
+    this.closedByUs = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.client?.end();
+    if (!this.client) this.setStatus('closed');
+  }
+}
+
+function collect(channel: ClientChannel, label: string, command: string, timeoutMs: number): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const timer = setTimeout(() => {
+      channel.close();
+      reject(new Error(`${label}: \`${command.split('\n')[0]}\` did not finish within ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    channel.on('data', (chunk: Buffer) => out.push(chunk));
+    channel.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    channel.on('close', (code: number | null, signal?: string) => {
+      clearTimeout(timer);
+      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code, ...(signal ? { signal } : {}) });
+    });
+  });
+}

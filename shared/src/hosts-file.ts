@@ -1,0 +1,188 @@
+/**
+ * The hosts file: where H1 and H2 are and how to log in to them. A lab assistant writes one for
+ * physical hosts; `tcplab lab up` writes one for the virtual lab. YAML (or JSON):
+ *
+ * ```yaml
+ * knownHosts: ~/.ssh/known_hosts      # optional (this default); relative paths are relative to this file
+ * hosts:
+ *   H1:
+ *     address: 192.168.56.11          # where SSH connects
+ *     port: 22                        # default 22
+ *     experimentAddress: 10.0.0.1     # optional: how the other host reaches this one (default: address)
+ *     user: lab
+ *     auth: { type: key, keyFile: ~/.ssh/id_ed25519 }
+ *       # or { type: agent }                              ($SSH_AUTH_SOCK)
+ *       # or { type: password, passwordFile: ./h1.pass }  (or passwordEnv: H1_PASS)
+ *     sudo: password                  # none (the login is root), passwordless, or password
+ *     sudoPasswordFile: ./h1.sudo     # or sudoPasswordEnv: NAME; required when sudo is password
+ *   H2: { ... }
+ * ```
+ *
+ * Secrets never live in this file, only references to them (a file path or an environment
+ * variable name): `password:` and friends are refused with a message saying so. Paths stay as
+ * written here; electron/lab/hosts-config.ts resolves them and reads the secrets.
+ */
+import { z } from 'zod';
+import { address, port, unixUser } from './safe-values';
+import { loadYamlDocument, type LoadResult } from './yaml-load';
+
+export const HOST_LABELS = ['H1', 'H2'] as const;
+export type HostLabel = (typeof HOST_LABELS)[number];
+
+/** A local file path as written: `~/...`, absolute, or relative to the hosts file. */
+export const PathString = z
+  .string({ error: (issue) => (issue.input === undefined ? undefined : 'must be a file path, written as text') })
+  .superRefine((value, ctx) => {
+    if (value.trim() === '') ctx.addIssue({ code: 'custom', message: 'must not be empty: give a file path' });
+    else if (value.includes('\0')) ctx.addIssue({ code: 'custom', message: 'must not contain a NUL character' });
+    else if (/^~[^/]/.test(value)) {
+      ctx.addIssue({ code: 'custom', message: 'only "~/" (your own home directory) is understood; write the full path for other users\' homes' });
+    }
+  });
+
+/** The name of an environment variable holding a secret. */
+export const EnvVarName = z
+  .string({ error: (issue) => (issue.input === undefined ? undefined : 'must be the name of an environment variable, such as H1_PASS') })
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of an environment variable (letters, digits and "_", such as H1_PASS), not its value');
+
+/** A key listed only to refuse it with a useful message. */
+function refused(message: string) {
+  return z.never({ error: message }).optional();
+}
+
+const NO_PASSWORD =
+  'passwords are never written in the hosts file: put it in a file readable only by you and write passwordFile: <path>, or in an environment variable and write passwordEnv: <NAME>';
+const NO_HOST_PASSWORD =
+  'passwords are never written in the hosts file: put the password in a file readable only by you and write auth: { type: password, passwordFile: <path> }, or in an environment variable and write auth: { type: password, passwordEnv: <NAME> }';
+const NO_SUDO_PASSWORD =
+  'passwords are never written in the hosts file: put it in a file readable only by you and write sudoPasswordFile: <path>, or in an environment variable and write sudoPasswordEnv: <NAME>';
+const NO_INLINE_KEY = 'private keys are never written in the hosts file: write keyFile: <path to the key file>';
+
+export const KeyAuth = z
+  .object({
+    type: z.literal('key'),
+    keyFile: PathString,
+    privateKey: refused(NO_INLINE_KEY),
+    password: refused(NO_PASSWORD),
+  })
+  .strict();
+
+export const AgentAuth = z
+  .object({
+    type: z.literal('agent'),
+    password: refused(NO_PASSWORD),
+  })
+  .strict();
+
+export const PasswordAuth = z
+  .object({
+    type: z.literal('password'),
+    passwordFile: PathString.optional(),
+    passwordEnv: EnvVarName.optional(),
+    password: refused(NO_PASSWORD),
+  })
+  .strict()
+  .superRefine((auth, ctx) => {
+    if (auth.passwordFile === undefined && auth.passwordEnv === undefined && auth.password === undefined) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'type: password needs passwordFile: <path> or passwordEnv: <NAME>' });
+    }
+    if (auth.passwordFile !== undefined && auth.passwordEnv !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['passwordEnv'], message: 'give either passwordFile or passwordEnv, not both' });
+    }
+  });
+
+export const HostAuth = z.discriminatedUnion('type', [KeyAuth, AgentAuth, PasswordAuth]);
+export type HostAuth = z.infer<typeof HostAuth>;
+
+export const SudoMode = z.enum(['none', 'passwordless', 'password']);
+export type SudoMode = z.infer<typeof SudoMode>;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export const HostEntry = z
+  .object({
+    /** Where SSH connects. */
+    address,
+    port: port.default(22),
+    /** The address the other host uses to reach this one in experiments (default: address). */
+    experimentAddress: address.optional(),
+    user: unixUser,
+    auth: HostAuth,
+    /** How commands that need root get it: none (the login is root), passwordless or password sudo. */
+    sudo: SudoMode,
+    sudoPasswordFile: PathString.optional(),
+    sudoPasswordEnv: EnvVarName.optional(),
+    password: refused(NO_HOST_PASSWORD),
+    passwordFile: refused('passwordFile belongs inside auth: auth: { type: password, passwordFile: <path> }'),
+    passwordEnv: refused('passwordEnv belongs inside auth: auth: { type: password, passwordEnv: <NAME> }'),
+    keyFile: refused('keyFile belongs inside auth: auth: { type: key, keyFile: <path> }'),
+    sudoPassword: refused(NO_SUDO_PASSWORD),
+  })
+  .strict()
+  .superRefine(
+    (raw, ctx) => {
+      // Runs even when other fields failed (see `when`), so look at the raw values defensively.
+      const host: Record<string, unknown> = isRecord(raw) ? raw : {};
+      const { sudo, user } = host;
+      const hasFile = host.sudoPasswordFile !== undefined;
+      const hasEnv = host.sudoPasswordEnv !== undefined;
+      if (sudo === 'none' && typeof user === 'string' && user !== 'root') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sudo'],
+          message: `sudo: none means the login is root; use passwordless or password (user is "${user}", not root)`,
+        });
+      }
+      if (sudo === 'password' && !hasFile && !hasEnv && host.sudoPassword === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['sudo'], message: 'sudo: password needs sudoPasswordFile: <path> or sudoPasswordEnv: <NAME> next to it' });
+      }
+      if (hasFile && hasEnv) {
+        ctx.addIssue({ code: 'custom', path: ['sudoPasswordEnv'], message: 'give either sudoPasswordFile or sudoPasswordEnv, not both' });
+      }
+      if ((sudo === 'none' || sudo === 'passwordless') && (hasFile || hasEnv)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [hasFile ? 'sudoPasswordFile' : 'sudoPasswordEnv'],
+          message: `is only used with sudo: password (sudo is ${sudo}); remove it or set sudo: password`,
+        });
+      }
+    },
+    { when: (payload) => isRecord(payload.value) },
+  );
+export type HostEntry = z.infer<typeof HostEntry>;
+
+export const HostsFile = z
+  .object({
+    /** OpenSSH known_hosts file; default ~/.ssh/known_hosts. */
+    knownHosts: PathString.optional(),
+    /** Exactly the two lab hosts. */
+    hosts: z.object({ H1: HostEntry, H2: HostEntry }).strict(),
+  })
+  .strict()
+  .superRefine(
+    (raw, ctx) => {
+      const hosts = isRecord(raw) && isRecord(raw.hosts) ? raw.hosts : undefined;
+      const h1 = hosts !== undefined && isRecord(hosts.H1) ? hosts.H1 : undefined;
+      const h2 = hosts !== undefined && isRecord(hosts.H2) ? hosts.H2 : undefined;
+      if (h1 === undefined || h2 === undefined) return;
+      const experiment = (h: Record<string, unknown>): unknown => h.experimentAddress ?? h.address;
+      const e1 = experiment(h1);
+      const e2 = experiment(h2);
+      if (typeof e1 === 'string' && typeof e2 === 'string' && e1.toLowerCase() === e2.toLowerCase()) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['hosts', 'H2', h2.experimentAddress !== undefined ? 'experimentAddress' : 'address'],
+          message: `H1 and H2 have the same experiment address (${e1}); the experiments need two different hosts`,
+        });
+      }
+    },
+    { when: (payload) => isRecord(payload.value) },
+  );
+export type HostsFile = z.infer<typeof HostsFile>;
+
+/** Parses and validates a hosts file; every problem comes back with its line. */
+export function parseHostsFile(text: string, fileName: string): LoadResult<HostsFile> {
+  return loadYamlDocument(text, HostsFile, fileName);
+}

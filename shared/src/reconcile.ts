@@ -1,0 +1,401 @@
+/**
+ * Reconciles the two observation sources of one host, the `sock:inet_sock_set_state` tracepoint and
+ * `ss` snapshots, into the per-connection state histories a student expects (DESIGN.md, "Observing
+ * TCP states"). Facts of Linux this relies on (checked on the lab kernel, see test/fixtures):
+ *
+ * - The virtual hosts share one kernel, so the tracepoint reports the sockets of both: a host keeps
+ *   only transitions whose local address is its own (listeners bound to 0.0.0.0/:: only if its
+ *   own snapshots show that listener).
+ * - A client's CLOSE -> SYN_SENT fires before the local port is assigned (sport=0).
+ * - The tracepoint never shows TIME_WAIT: entering it shows as FIN_WAIT2 -> CLOSE or
+ *   CLOSING -> CLOSE (the timewait socket is a separate object, freed 60 s later without an
+ *   event). An orphaned FIN_WAIT2 (the application closed first) also shows FIN_WAIT2 -> CLOSE at
+ *   once, while ss keeps listing it as FIN-WAIT-2, then TIME-WAIT. So a trace CLOSE that ss
+ *   contradicts is dropped and the history goes on from the snapshots.
+ * - Without the tracer, polling misses short states; the ones the state machine must have passed
+ *   through are filled in as 'inferred'.
+ */
+import { formatEndpoint } from './observations';
+import type { Endpoint, SsSocket, TraceTransition } from './observations';
+import { canonicalAddress, isUnspecifiedAddress } from './ss-parser';
+import { isTcpState } from './tcp-states';
+import type { Seen, TcpState } from './tcp-states';
+
+export type HostTransition = TraceTransition & { hostTimeUs: number };
+
+export interface HostSnapshot {
+  hostTimeUs: number;
+  sockets: SsSocket[];
+}
+
+export interface ReconcileInput {
+  /** This host's addresses (IPv4 or IPv6 text; brackets, zones and ::ffff: forms are tolerated). */
+  ownAddresses: string[];
+  /** The experiment port: only sockets whose local or remote port is this one count. */
+  port: number;
+  /** Tracepoint transitions with host time (wall clock, µs), in trace order. */
+  transitions: HostTransition[];
+  snapshots: HostSnapshot[];
+  /** false when the host has no tracefs: snapshots are then the only source. */
+  traceAvailable: boolean;
+}
+
+export interface ObservedState {
+  state: TcpState;
+  hostTimeUs: number;
+  seen: Seen;
+}
+
+export interface ConnectionHistory {
+  /** formatEndpoint() of the local end, e.g. `198.18.77.1:43380` or `0.0.0.0:7777`. */
+  local: string;
+  /** formatEndpoint() of the remote end; listeners have `0.0.0.0:*`, `[::]:*` or `*:*`. */
+  remote: string;
+  states: ObservedState[];
+}
+
+/** True when `expected` occurs in `states` in order (not necessarily adjacent). */
+export function passesInOrder(states: readonly TcpState[], expected: readonly TcpState[]): boolean {
+  let i = 0;
+  for (const s of states) {
+    if (i < expected.length && s === expected[i]) i++;
+  }
+  return i === expected.length;
+}
+
+/**
+ * Edges of the standard TCP state diagram, as Linux walks them, in the order that breaks ties of
+ * equal length (so FIN_WAIT1 -> TIME_WAIT goes through FIN_WAIT2, SYN_SENT -> FIN_WAIT1 through
+ * ESTABLISHED). Linux has no direct FIN_WAIT1 -> TIME_WAIT: a FIN+ACK passes FIN_WAIT2. Edges into
+ * CLOSED are left out: a disappearance or abort is never inferred.
+ */
+const DIAGRAM: Readonly<Record<TcpState, readonly TcpState[]>> = {
+  CLOSED: ['SYN_SENT', 'LISTEN'],
+  LISTEN: ['SYN_RECV'],
+  SYN_SENT: ['ESTABLISHED', 'SYN_RECV'],
+  SYN_RECV: ['ESTABLISHED', 'FIN_WAIT1'],
+  ESTABLISHED: ['FIN_WAIT1', 'CLOSE_WAIT'],
+  FIN_WAIT1: ['FIN_WAIT2', 'CLOSING'],
+  FIN_WAIT2: ['TIME_WAIT'],
+  CLOSING: ['TIME_WAIT'],
+  TIME_WAIT: [],
+  CLOSE_WAIT: ['LAST_ACK'],
+  LAST_ACK: [],
+};
+
+/**
+ * The states strictly between `from` and `to` on the shortest path of the state diagram
+ * (ESTABLISHED -> TIME_WAIT gives FIN_WAIT1, FIN_WAIT2). Empty when adjacent, equal, or unreachable.
+ */
+export function impliedStates(from: TcpState, to: TcpState): TcpState[] {
+  if (from === to) return [];
+  const previous = new Map<TcpState, TcpState>();
+  const queue: TcpState[] = [from];
+  const seen = new Set<TcpState>([from]);
+  while (queue.length > 0) {
+    const s = queue.shift() as TcpState;
+    for (const next of DIAGRAM[s]) {
+      if (seen.has(next)) continue;
+      seen.add(next);
+      previous.set(next, s);
+      if (next === to) {
+        const path: TcpState[] = [];
+        let at = previous.get(to);
+        while (at !== undefined && at !== from) {
+          path.unshift(at);
+          at = previous.get(at);
+        }
+        return path;
+      }
+      queue.push(next);
+    }
+  }
+  return [];
+}
+
+interface Tr {
+  t: number;
+  from: TcpState;
+  to: TcpState;
+  local: Endpoint;
+  remote: Endpoint;
+}
+
+const CLOSES_INTO_TIMEWAIT: ReadonlySet<TcpState> = new Set<TcpState>(['FIN_WAIT1', 'FIN_WAIT2', 'CLOSING']);
+const TIMEWAIT_SUBSTATES: ReadonlySet<TcpState> = new Set<TcpState>(['FIN_WAIT2', 'TIME_WAIT']);
+
+function endpointKey(e: Endpoint): string {
+  return `${canonicalAddress(e.address)}|${e.port === null ? '*' : e.port}`;
+}
+
+function tupleKey(local: Endpoint, remote: Endpoint): string {
+  return `${endpointKey(local)} ${endpointKey(remote)}`;
+}
+
+function isEndpoint(e: unknown): e is Endpoint {
+  if (typeof e !== 'object' || e === null) return false;
+  const r = e as Record<string, unknown>;
+  return typeof r.address === 'string' && (r.port === null || (typeof r.port === 'number' && Number.isFinite(r.port)));
+}
+
+/** A listener's (or unconnected socket's) remote end: unspecified address with port 0 -> `*`. */
+function normalizeRemote(e: Endpoint): Endpoint {
+  if (e.port === 0 && isUnspecifiedAddress(e.address)) return { address: e.address, port: null };
+  return { address: e.address, port: e.port };
+}
+
+function touchesPort(local: Endpoint, remote: Endpoint, port: number): boolean {
+  return local.port === port || remote.port === port;
+}
+
+/** Builds the histories of one tuple; a new history starts after CLOSED (a new incarnation). */
+class HistoryBuilder {
+  readonly histories: ObservedState[][] = [];
+  private current: ObservedState[] | null = null;
+
+  last(): TcpState | undefined {
+    return this.current?.[this.current.length - 1]?.state;
+  }
+
+  isOpen(): boolean {
+    return this.current !== null && this.current.length > 0 && this.last() !== 'CLOSED';
+  }
+
+  startNew(): void {
+    this.current = null;
+  }
+
+  /** Drops states from the end of the open history until its last state is `want`. */
+  trimOpenTo(want: TcpState): void {
+    const current = this.current;
+    if (current === null || !this.isOpen()) return;
+    while (current.length > 0 && current[current.length - 1]?.state !== want) current.pop();
+    if (current.length === 0) {
+      this.histories.pop();
+      this.current = null;
+    }
+  }
+
+  push(state: TcpState, hostTimeUs: number, seen: Seen): void {
+    if (!this.isOpen()) {
+      this.current = [];
+      this.histories.push(this.current);
+    }
+    this.current?.push({ state, hostTimeUs, seen });
+  }
+
+  /** A state ss shows: appended when it changed, with the states it implies before it. */
+  poll(state: TcpState, hostTimeUs: number): void {
+    const last = this.last();
+    if (this.isOpen() && last !== undefined) {
+      if (last === state) return;
+      if (state !== 'CLOSED') {
+        for (const s of impliedStates(last, state)) this.push(s, hostTimeUs, 'inferred');
+      }
+      this.push(state, hostTimeUs, 'poll');
+    } else if (state !== 'CLOSED') {
+      this.push(state, hostTimeUs, 'poll');
+    }
+  }
+
+  /** ss no longer lists the tuple: CLOSED, nothing inferred (an RST looks the same). */
+  vanish(hostTimeUs: number): void {
+    if (this.isOpen()) this.push('CLOSED', hostTimeUs, 'poll');
+  }
+}
+
+interface Snap {
+  t: number;
+  byKey: Map<string, SsSocket>;
+}
+
+export function reconcileHost(input: ReconcileInput): ConnectionHistory[] {
+  const port = input.port;
+  const own = new Set((Array.isArray(input.ownAddresses) ? input.ownAddresses : []).map((a) => canonicalAddress(String(a))));
+
+  // Snapshots, in time order, keyed by tuple; only sockets of the experiment port.
+  const listenPorts = new Set<number>();
+  const snaps: Snap[] = [];
+  const ssEndpoints = new Map<string, { local: Endpoint; remote: Endpoint }>();
+  for (const snapshot of Array.isArray(input.snapshots) ? input.snapshots : []) {
+    if (!snapshot || !Number.isFinite(snapshot.hostTimeUs) || !Array.isArray(snapshot.sockets)) continue;
+    const byKey = new Map<string, SsSocket>();
+    for (const socket of snapshot.sockets) {
+      if (!socket || !isEndpoint(socket.local) || !isEndpoint(socket.peer)) continue;
+      if (socket.state === 'LISTEN' && socket.local.port !== null) listenPorts.add(socket.local.port);
+      if (!touchesPort(socket.local, socket.peer, port)) continue;
+      const key = tupleKey(socket.local, socket.peer);
+      if (!byKey.has(key)) byKey.set(key, socket);
+      if (!ssEndpoints.has(key)) ssEndpoints.set(key, { local: socket.local, remote: socket.peer });
+    }
+    snaps.push({ t: snapshot.hostTimeUs, byKey });
+  }
+  snaps.sort((a, b) => a.t - b.t);
+
+  // Transitions of this host and port, in time order (stable: ties keep trace order).
+  const trs: Tr[] = [];
+  if (input.traceAvailable && Array.isArray(input.transitions)) {
+    for (const raw of input.transitions) {
+      if (!raw || !Number.isFinite(raw.hostTimeUs)) continue;
+      if (!isTcpState(String(raw.from)) || !isTcpState(String(raw.to)) || raw.from === raw.to) continue;
+      if (!isEndpoint(raw.local) || !isEndpoint(raw.remote)) continue;
+      const local: Endpoint = { address: raw.local.address, port: raw.local.port };
+      const remote = normalizeRemote(raw.remote);
+      if (!touchesPort(local, remote, port)) continue;
+      if (isUnspecifiedAddress(local.address)) {
+        const listening = snaps.length === 0 || (local.port !== null && listenPorts.has(local.port));
+        if (!listening) continue;
+      } else if (!own.has(canonicalAddress(local.address))) {
+        continue;
+      }
+      trs.push({ t: raw.hostTimeUs, from: raw.from, to: raw.to, local, remote });
+    }
+  }
+  trs.sort((a, b) => a.t - b.t);
+  attachUnassignedPorts(trs, snaps);
+
+  // Group by tuple, in order of first appearance.
+  const traceByKey = new Map<string, Tr[]>();
+  const traceEndpoints = new Map<string, { local: Endpoint; remote: Endpoint }>();
+  for (const tr of trs) {
+    const key = tupleKey(tr.local, tr.remote);
+    let list = traceByKey.get(key);
+    if (!list) {
+      list = [];
+      traceByKey.set(key, list);
+      traceEndpoints.set(key, { local: tr.local, remote: tr.remote });
+    }
+    list.push(tr);
+  }
+  const keys = new Set<string>([...traceByKey.keys(), ...ssEndpoints.keys()]);
+
+  const out: ConnectionHistory[] = [];
+  for (const key of keys) {
+    const builder = new HistoryBuilder();
+    const events = traceByKey.get(key) ?? [];
+    if (events.length === 0) {
+      pollRange(builder, snaps, key, 0, snaps.length);
+    } else {
+      buildFromTrace(builder, events, snaps, key);
+    }
+    const ends = ssEndpoints.get(key) ?? traceEndpoints.get(key);
+    if (!ends) continue;
+    const local = formatEndpoint(ends.local);
+    const remote = formatEndpoint(ends.remote);
+    for (const states of builder.histories) {
+      if (states.length > 0) out.push({ local, remote, states });
+    }
+  }
+  return out
+    .map((h, i) => ({ h, i }))
+    .sort((a, b) => (a.h.states[0]?.hostTimeUs ?? 0) - (b.h.states[0]?.hostTimeUs ?? 0) || a.i - b.i)
+    .map(({ h }) => h);
+}
+
+/**
+ * CLOSE -> SYN_SENT fires before connect() picks the local port (sport=0): take the port of the next
+ * transition out of SYN_SENT with the same local address and remote end (or, failing that, of the
+ * first later snapshot listing such a socket).
+ */
+function attachUnassignedPorts(trs: Tr[], snaps: Snap[]): void {
+  const claimed = new Set<number>();
+  for (let i = 0; i < trs.length; i++) {
+    const e = trs[i];
+    if (!e || e.to !== 'SYN_SENT' || e.from !== 'CLOSED' || (e.local.port !== 0 && e.local.port !== null)) continue;
+    const localAddr = canonicalAddress(e.local.address);
+    const remoteKey = endpointKey(e.remote);
+    let port: number | null = null;
+    for (let j = i + 1; j < trs.length; j++) {
+      const c = trs[j];
+      if (!c || claimed.has(j) || c.from !== 'SYN_SENT') continue;
+      if (c.local.port === 0 || c.local.port === null) continue;
+      if (canonicalAddress(c.local.address) !== localAddr || endpointKey(c.remote) !== remoteKey) continue;
+      claimed.add(j);
+      port = c.local.port;
+      break;
+    }
+    if (port === null) {
+      for (const snap of snaps) {
+        if (snap.t < e.t) continue;
+        for (const s of snap.byKey.values()) {
+          if (s.local.port === null || s.local.port === 0) continue;
+          if (canonicalAddress(s.local.address) === localAddr && endpointKey(s.peer) === remoteKey) {
+            port = s.local.port;
+            break;
+          }
+        }
+        if (port !== null) break;
+      }
+    }
+    if (port !== null) e.local = { ...e.local, port };
+  }
+}
+
+/** Polled history of a tuple over snapshots [from, to). */
+function pollRange(builder: HistoryBuilder, snaps: Snap[], key: string, from: number, to: number): void {
+  for (let i = from; i < to; i++) {
+    const snap = snaps[i];
+    if (!snap) continue;
+    const socket = snap.byKey.get(key);
+    if (socket === undefined) builder.vanish(snap.t);
+    else if (socket.state !== null) builder.poll(socket.state, snap.t);
+  }
+}
+
+function buildFromTrace(builder: HistoryBuilder, events: Tr[], snaps: Snap[], key: string): void {
+  const first = events[0];
+  if (!first) return;
+  // The tuple existed before its first event: tracing began mid-connection, or (first event
+  // LISTEN -> SYN_RECV) a half-open request socket, which the tracepoint does not report, sat in
+  // SYN-RECV until the handshake completed. What ss showed before the first event comes first,
+  // cut back to the state that event leaves from (a snapshot can look later than it was).
+  if (first.from !== 'CLOSED') {
+    let end = 0;
+    while (end < snaps.length && (snaps[end]?.t ?? Infinity) < first.t) end++;
+    pollRange(builder, snaps, key, 0, end);
+    builder.trimOpenTo(first.from === 'LISTEN' ? first.to : first.from);
+  }
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    if (!e) continue;
+    const nextT = events[i + 1]?.t ?? Infinity;
+    const fresh = e.from === 'CLOSED' || (e.from === 'LISTEN' && e.to !== 'CLOSED');
+    if (fresh && i > 0) builder.startNew();
+
+    if (e.to === 'CLOSED' && CLOSES_INTO_TIMEWAIT.has(e.from)) {
+      // Does ss still list the tuple (a timewait socket: FIN-WAIT-2 or TIME-WAIT) after this?
+      let start = -1;
+      let end = snaps.length;
+      for (let j = 0; j < snaps.length; j++) {
+        const snap = snaps[j];
+        if (!snap || snap.t < e.t) continue;
+        if (snap.t >= nextT) {
+          end = j;
+          break;
+        }
+        const socket = snap.byKey.get(key);
+        if (start === -1 && socket?.state != null && TIMEWAIT_SUBSTATES.has(socket.state)) start = j;
+      }
+      if (start !== -1) {
+        for (let j = start; j < end; j++) {
+          const snap = snaps[j];
+          if (!snap) continue;
+          const socket = snap.byKey.get(key);
+          if (socket === undefined) {
+            builder.vanish(snap.t);
+            break;
+          }
+          if (socket.state !== null) builder.poll(socket.state, snap.t);
+        }
+        continue;
+      }
+      if (e.from === 'CLOSING') {
+        // CLOSING -> CLOSE always means TIME_WAIT on Linux; nothing saw it end.
+        if (builder.last() !== 'TIME_WAIT') builder.push('TIME_WAIT', e.t, 'inferred');
+        continue;
+      }
+    }
+    if (i === 0 && builder.isOpen() && builder.last() === e.to) continue; // seen by ss already
+    builder.push(e.to, e.t, 'trace');
+  }
+}

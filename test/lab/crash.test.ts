@@ -1,0 +1,50 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SessionLog } from '../../electron/lab/event-log';
+import { LabSession } from '../../electron/lab/lab-session';
+import { inHost, iptablesRules, labHosts, skipReason } from './lab-env';
+
+const CLI = resolve(__dirname, '../../bin/tcplab.js');
+
+function tracefsInstances(): string[] {
+  return inHost('H1', 'ls /sys/kernel/tracing/instances').split('\n').filter((n) => n.startsWith('tcplab-'));
+}
+
+async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe.skipIf(skipReason)('a run killed with SIGKILL', () => {
+  it('leaves its firewall rule, which the next connect removes (and nobody else\'s)', async () => {
+    // A rule that is not ours: it must survive every cleanup.
+    inHost('H1', 'iptables -w -A INPUT -p tcp --dport 9 -m comment --comment someone-else -j ACCEPT');
+    const out = mkdtempSync(join(tmpdir(), 'tcplab-crash-'));
+    const child = spawn(process.execPath, [CLI, 'run', 'lost-fin', '--lab', 'local', '--out', out], { stdio: 'ignore' });
+    const log = join(out, 'session.jsonl');
+    await waitFor(() => existsSync(log) && readFileSync(log, 'utf8').includes('"type":"firewall"'), 60_000, 'the run to add its rule');
+    await waitFor(() => iptablesRules('H1').some((r) => r.includes('tcplab:')), 15_000, 'the rule to appear on H1');
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    expect(iptablesRules('H1').filter((r) => r.includes('tcplab:'))).toHaveLength(1);
+
+    // The next session's connect finds the rule's session dead and removes exactly that rule.
+    const session = new LabSession({ hosts: await labHosts(), port: 7777, log: new SessionLog() });
+    await waitFor(() => !/tcplab-session=/.test(inHost('H1', 'ps -eo args')), 10_000, 'the killed session\'s processes to end');
+    await session.open();
+    const rules = iptablesRules('H1');
+    expect(rules.filter((r) => r.includes('tcplab:'))).toEqual([]);
+    expect(rules.some((r) => r.includes('someone-else'))).toBe(true);
+    const removals = session.log.events.filter((e) => e.type === 'firewall' && e.action === 'remove');
+    expect(removals).toHaveLength(1);
+    await session.close('test over');
+    expect(tracefsInstances()).toEqual([]);
+    inHost('H1', 'iptables -w -D INPUT -p tcp --dport 9 -m comment --comment someone-else -j ACCEPT');
+  });
+});
