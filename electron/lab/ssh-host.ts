@@ -9,6 +9,7 @@ import ssh2, { type Client, type ClientChannel, type ConnectConfig } from 'ssh2'
 import type { ConnectionStatus } from '../../shared/src/events';
 import { shellQuote } from '../../shared/src/safe-values';
 import type { ResolvedHost } from './hosts-config';
+import { CommandChannel } from './command-channel';
 import { checkHostKey, fingerprintSha256, keyTypeOf, parseKnownHosts } from './known-hosts';
 import { readFileSync } from 'node:fs';
 
@@ -62,6 +63,7 @@ export class SshHost extends EventEmitter<SshHostEvents> {
   private client: Client | undefined;
   private closedByUs = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly commandChannels = new Map<'root' | 'user', Promise<CommandChannel>>();
   status: ConnectionStatus = 'closed';
 
   constructor(
@@ -185,6 +187,7 @@ export class SshHost extends EventEmitter<SshHostEvents> {
 
   private onUnexpectedClose(): void {
     this.client = undefined;
+    this.commandChannels.clear();
     if (this.closedByUs) {
       this.setStatus('closed');
       return;
@@ -235,11 +238,33 @@ export class SshHost extends EventEmitter<SshHostEvents> {
     return channel;
   }
 
-  /** Runs a command to completion and collects its output. */
+  /** Runs a command to completion and collects its output (through a command channel). */
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-    const channel = await this.openExec(command, options);
-    channel.end();
-    return collect(channel, this.label, command, options.timeoutMs ?? 15_000);
+    if (options.input !== undefined) {
+      const channel = await this.openExec(command, options);
+      channel.end();
+      return collect(channel, this.label, command, options.timeoutMs ?? 15_000);
+    }
+    return (await this.commandChannel(options.root ?? false)).exec(command, options.timeoutMs);
+  }
+
+  private commandChannel(root: boolean): Promise<CommandChannel> {
+    const key = root ? 'root' : 'user';
+    let channel = this.commandChannels.get(key);
+    if (!channel) {
+      channel = CommandChannel.open(this, root);
+      this.commandChannels.set(key, channel);
+      // A channel that failed or closed is opened afresh next time.
+      channel.then(
+        (c) => c,
+        () => this.commandChannels.delete(key),
+      );
+    }
+    return channel.then((c) => {
+      if (!c.closed) return c;
+      this.commandChannels.delete(key);
+      return this.commandChannel(root);
+    });
   }
 
   /** Like exec, but a non-zero exit is an error whose message carries stderr. */
@@ -258,6 +283,7 @@ export class SshHost extends EventEmitter<SshHostEvents> {
   close(): void {
     this.closedByUs = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.commandChannels.clear();
     this.client?.end();
     if (!this.client) this.setStatus('closed');
   }
