@@ -41,17 +41,26 @@ export class CommandChannel {
     await new Promise<void>((resolve, reject) => {
       let ready = false;
       const stderr: string[] = [];
-      channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
+      channel.stderr.on('data', (chunk: Buffer) => {
+        stderr.push(chunk.toString('utf8'));
+        // sudo -S would wait for another try on a channel that never ends: stop at the first no.
+        if (!ready && /try again|incorrect password/i.test(stderr.join(''))) channel.close();
+      });
+      const timer = setTimeout(() => {
+        if (!ready) channel.close();
+      }, 20_000);
       channel.on('data', (chunk: Buffer) => {
         if (ready) return commands.onData(chunk.toString('utf8'));
         commands.buffer += chunk.toString('utf8');
         const at = commands.buffer.indexOf('@@ready\n');
         if (at < 0) return;
         ready = true;
+        clearTimeout(timer);
         commands.buffer = commands.buffer.slice(at + '@@ready\n'.length);
         resolve();
       });
       channel.on('close', () => {
+        clearTimeout(timer);
         const why = stderr.join('').trim();
         const error = new Error(
           root && host.host.sudo !== 'none' && (/sudo|password|try again/i.test(why) || !why)

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,7 +10,9 @@ import { inHost, iptablesRules, labHosts, skipReason } from './lab-env';
 const CLI = resolve(__dirname, '../../bin/tcplab.js');
 
 function tracefsInstances(): string[] {
-  return inHost('H1', 'ls /sys/kernel/tracing/instances').split('\n').filter((n) => n.startsWith('tcplab-'));
+  // A private mount namespace, so this look does not change the machine's mounts.
+  const listing = execFileSync('unshare', ['-m', 'sh', '-c', 'mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing; ls /sys/kernel/tracing/instances'], { encoding: 'utf8' });
+  return listing.split('\n').filter((n) => n.startsWith('tcplab-'));
 }
 
 async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
