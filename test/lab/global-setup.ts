@@ -4,9 +4,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { labUnavailableReason, runLabScript } from '../../electron/lab/virtual-lab';
+import { acquireLabLock, releaseLabLock } from './lab-lock';
 
-export function setup(): void {
+export async function setup(): Promise<void> {
   if (labUnavailableReason()) return;
+  await acquireLabLock();
   const up = runLabScript('up', 'pipe');
   if (up.status !== 0) throw new Error(`tcplab lab up failed:\n${up.output}`);
 }
@@ -32,6 +34,7 @@ export function teardown(): void {
   if (labUnavailableReason()) return;
   const down = runLabScript('down', 'pipe');
   const left = leftovers();
+  releaseLabLock();
   if (down.status !== 0 || left.length) {
     console.error(`virtual lab teardown left things behind:\n${down.output}\n${left.join('\n')}`);
     process.exitCode = 1;
