@@ -40,7 +40,8 @@ echo mono > "$I/trace_clock"
 echo 'sport == ${port} || dport == ${port}' > "$E/filter"
 echo 1 > "$E/enable"
 cat "$I/trace_pipe" & CAT=$!
-(while :; do echo "tcplab-clock $(date +%s.%N)" > "$I/trace_marker"; sleep 1; done) & MARK=$!
+# $EPOCHREALTIME (bash 5) is read with no fork, microseconds before the write stamps the marker.
+(while :; do echo "tcplab-clock \${EPOCHREALTIME:-$(date +%s.%N)}" > "$I/trace_marker"; sleep 1; done) & MARK=$!
 echo tcplab-tracer-ready
 while read -r _; do :; done
 `;

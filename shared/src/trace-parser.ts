@@ -174,6 +174,9 @@ function looksLikeAddress(text: string, family: 'inet' | 'inet6'): boolean {
  * Maps trace time (µs, the instance's clock) to wall-clock epoch µs from `tcplab-clock` markers:
  * the latest marker at or before the given trace time, else the first marker.
  */
+/** Markers within this distance of a trace time are used to map it (see toWallUs). */
+export const MARKER_WINDOW_US = 30_000_000;
+
 export class TraceClock {
   private readonly markers: TraceClockMarker[] = [];
 
@@ -193,24 +196,28 @@ export class TraceClock {
     return this.markers.length;
   }
 
-  /** Wall-clock epoch µs for a trace time, or null when no marker has been seen. */
+  /**
+   * Wall-clock epoch µs for a trace time, or null when no marker has been seen.
+   *
+   * A marker's wall time is read just before the write that stamps its trace time, so each
+   * marker's offset (wall - trace) falls short of the true one by that gap; the largest offset
+   * among the markers within MARKER_WINDOW_US of the trace time is the best estimate. The window
+   * keeps clock slewing (NTP) over a long session from mattering. Without markers nearby, the
+   * nearest marker is used.
+   */
   toWallUs(traceTimeUs: number): number | null {
-    const first = this.markers[0];
-    if (first === undefined) return null;
-    let chosen = first;
-    let lo = 0;
-    let hi = this.markers.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const m = this.markers[mid];
-      if (m === undefined) break;
-      if (m.traceTimeUs <= traceTimeUs) {
-        chosen = m;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
+    if (this.markers.length === 0) return null;
+    let best: number | undefined;
+    let nearest: TraceClockMarker | undefined;
+    for (const m of this.markers) {
+      const distance = Math.abs(m.traceTimeUs - traceTimeUs);
+      if (distance <= MARKER_WINDOW_US) {
+        const offset = m.wallTimeUs - m.traceTimeUs;
+        if (best === undefined || offset > best) best = offset;
       }
+      if (nearest === undefined || distance < Math.abs(nearest.traceTimeUs - traceTimeUs)) nearest = m;
     }
-    return traceTimeUs + (chosen.wallTimeUs - chosen.traceTimeUs);
+    const offset = best ?? nearest!.wallTimeUs - nearest!.traceTimeUs; // markers is non-empty
+    return traceTimeUs + offset;
   }
 }

@@ -163,15 +163,22 @@ describe('TraceClock', () => {
     expect(new TraceClock().size).toBe(0);
   });
 
-  it('uses the latest marker at or before, else the first', () => {
-    const clock = new TraceClock([m(2_000, 1_000_002_000), m(1_000, 1_000_000_000)]);
-    expect(clock.toWallUs(500)).toBe(999_999_500); // before all: the first marker
-    expect(clock.toWallUs(1_000)).toBe(1_000_000_000);
-    expect(clock.toWallUs(1_500)).toBe(1_000_000_500);
-    expect(clock.toWallUs(2_000)).toBe(1_000_002_000); // the second marker says the offset grew by 1000
+  it('uses the largest offset among nearby markers (each marker falls short by its write latency)', () => {
+    // Offsets: 999_999_000 and 1_000_000_000 (the second marker was written with less delay).
+    const clock = new TraceClock([m(2_000, 1_000_002_000), m(1_000, 999_999_000 + 1_000)]);
+    expect(clock.toWallUs(500)).toBe(1_000_000_500);
+    expect(clock.toWallUs(1_000)).toBe(1_000_001_000);
     expect(clock.toWallUs(9_000)).toBe(1_000_009_000);
-    clock.add(m(5_000, 2_000_000_000));
-    expect(clock.toWallUs(6_000)).toBe(2_000_001_000);
+    expect(clock.size).toBe(2);
+  });
+
+  it('uses only markers within the window, else the nearest, so slewing clocks are followed', () => {
+    const clock = new TraceClock([m(0, 1_000), m(100_000_000, 100_000_000 + 5_000)]);
+    expect(clock.toWallUs(10)).toBe(1_010); // only the first marker is within 30 s
+    expect(clock.toWallUs(100_000_010)).toBe(100_005_010); // only the second
+    expect(clock.toWallUs(50_000_000)).toBe(50_001_000); // none within: the nearest (first, tie -> first)
+    clock.add(m(200_000_000, 200_000_000 + 9_000));
+    expect(clock.toWallUs(190_000_000)).toBe(190_009_000);
     expect(clock.size).toBe(3);
   });
 
