@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { builtinExperiments, ExperimentFileError, findExperiment, loadExperimentFile } from '../lab/builtin-experiments';
 import { describeTransition } from '../lab/lab-session';
-import { ExperimentRun, type RunResult } from '../lab/experiment-runner';
+import { ExperimentRun, SetupError, type RunResult } from '../lab/experiment-runner';
 import { ConfigError, readHostsFile } from '../lab/hosts-config';
 import { HostConnectError } from '../lab/ssh-host';
 import { LabUnavailable, localLabHostsFile, runLabScript } from '../lab/virtual-lab';
@@ -216,7 +216,7 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     finished = true;
-    const known = error instanceof UsageError || error instanceof ConfigError || error instanceof ExperimentFileError || error instanceof HostConnectError || error instanceof LabUnavailable;
+    const known = error instanceof UsageError || error instanceof ConfigError || error instanceof ExperimentFileError || error instanceof HostConnectError || error instanceof LabUnavailable || error instanceof SetupError;
     console.error(`tcplab: ${known ? (error as Error).message : (error as Error).stack ?? String(error)}`);
     process.exitCode = error instanceof UsageError ? 64 : 2;
   },

@@ -37,6 +37,11 @@ export interface RunResult {
   error?: string;
 }
 
+/** The run could not start: connection, host key, authentication or sudo. Nothing was changed. */
+export class SetupError extends Error {
+  override name = 'SetupError';
+}
+
 const KEYS = { 'ctrl-c': '\x03', 'ctrl-d': '\x04', enter: '\r' } as const;
 
 export class ExperimentRun {
@@ -96,6 +101,13 @@ export class ExperimentRun {
     let hosts: Record<string, HostResult> = {};
     try {
       await this.session.open();
+    } catch (setupError) {
+      // Nothing ran on the hosts: this is bad input or an unreachable host, not a failed experiment.
+      this.log.close();
+      for (const fd of this.transcripts.values()) closeSync(fd);
+      throw new SetupError((setupError as Error).message, { cause: setupError });
+    }
+    try {
       await this.waitForPrompts();
       for (const [index, step] of experiment.steps.entries()) {
         if (this.aborted) throw new Error(`aborted: ${this.aborted}`);

@@ -139,6 +139,8 @@ export class LabSession {
     const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
     if (failures.length > 0) {
       this.closeConnections();
+      this.closed = true;
+      this.log.append({ type: 'session-end', reason: `could not connect: ${failures.map((f) => f.message).join('; ')}` });
       throw failures.length === 1 ? failures[0] : new AggregateError(failures, failures.map((f) => f.message).join('\n'));
     }
     try {
