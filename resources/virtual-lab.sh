@@ -48,6 +48,8 @@ sshd_pid() {
   [ -s "$pidfile" ] || return 1
   local pid; pid=$(cat "$pidfile")
   kill -0 "$pid" 2>/dev/null || return 1
+  # A killed daemon whose parent does not reap it (PID 1 in a container) lingers as a zombie.
+  grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null && return 1
   echo "$pid"
 }
 
