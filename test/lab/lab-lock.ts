@@ -32,7 +32,7 @@ export async function acquireLabLock(timeoutMs = 30 * 60_000): Promise<void> {
         if (!holderAlive()) rmSync(LAB_LOCK_DIR, { recursive: true, force: true });
         continue;
       }
-      if (!told) console.warn(`waiting for the virtual lab (held by pid ${readFileSync(`${LAB_LOCK_DIR}/pid`, 'utf8')})...`);
+      if (!told) console.warn(`waiting for the virtual lab (held by pid ${readFileSync(`${LAB_LOCK_DIR}/pid`, 'utf8').trim()})...`);
       told = true;
       if (Date.now() > deadline) throw new Error(`the virtual lab stayed locked for ${timeoutMs / 60_000} min (${LAB_LOCK_DIR})`);
       await new Promise((r) => setTimeout(r, 1000));
