@@ -6,6 +6,7 @@
  * of its own on this machine (the virtual hosts share its kernel), independent of the engine's
  * SSH pipeline. A transition to CLOSE out of FIN_WAIT2 or CLOSING is counted as entering
  * TIME_WAIT, which is what a student expects to see (the tracepoint never shows TIME_WAIT).
+ * (Its tracefs instance is not named tcplab-*: the engine removes those of dead sessions.)
  * The baseline polls `ss` in each host's namespace once a second during the same runs.
  *
  * Needs Linux and root, like the virtual lab.
@@ -37,7 +38,7 @@ function key(host: string, local: string, remote: string, state: TcpState): stri
 }
 
 function startTruthTracer(): { stop: () => Promise<Observation> } {
-  const script = `mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing\n${tracerScript('tcplab-bench-truth', PORT)}`;
+  const script = `mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing\n${tracerScript('bench-truth', PORT)}`;
   const child = spawn('unshare', ['-m', 'bash', '-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
   const clock = new TraceClock();
   const lines: string[] = [];

@@ -59,6 +59,25 @@ describe.skipIf(skipReason)('SSH to the virtual lab', () => {
     await expect(stillRefused.connect()).rejects.toThrow(/different host key/);
   });
 
+  it('authenticates through an ssh-agent holding the key', async () => {
+    const hosts = await labHosts();
+    const dir = mkdtempSync(join(tmpdir(), 'tcplab-agent-'));
+    const socket = join(dir, 'agent.sock');
+    const agentPid = /SSH_AGENT_PID=(\d+)/.exec(execFileSync('ssh-agent', ['-a', socket], { encoding: 'utf8' }))![1]!;
+    try {
+      execFileSync('ssh-add', ['-q', hosts.hosts.H2.auth.type === 'key' ? hosts.hosts.H2.auth.keyFile : ''], { env: { ...process.env, SSH_AUTH_SOCK: socket } });
+      const viaAgent = Object.assign(Object.create(Object.getPrototypeOf(hosts.hosts.H2) as object) as typeof hosts.hosts.H2, hosts.hosts.H2, {
+        auth: { type: 'agent' as const, agentSocket: socket },
+      });
+      const host = new SshHost(viaAgent, { knownHostsFile: hosts.knownHostsFile });
+      await host.connect();
+      expect((await host.run('whoami')).trim()).toBe('tcplab');
+      host.close();
+    } finally {
+      process.kill(Number(agentPid));
+    }
+  });
+
   it('reports a wrong key as an authentication failure, which is never retried', async () => {
     const hosts = await labHosts();
     const dir = mkdtempSync(join(tmpdir(), 'tcplab-key-'));
