@@ -42,7 +42,7 @@ function hostState(): string {
 describe.skipIf(skipReason)('bad input against the virtual lab: a short error, non-zero exit, nothing changed', () => {
   it('an unreachable host', async () => {
     const before = hostState();
-    const file = variantHostsFile((t) => t.replace(/(H1:\n    address: )\S+\n    port: 22/, '$1127.0.0.1\n    port: 1'));
+    const file = variantHostsFile((t) => t.replace(/(H1:\n {4}address: )\S+\n {4}port: 22/, '$1127.0.0.1\n    port: 1'));
     const { code, stderr } = tcplab(['run', 'lost-fin', '--hosts', file]);
     expect(code).toBe(2);
     expect(stderr).toMatch(/H1 \(root@127\.0\.0\.1:1\): cannot reach the host \(ECONNREFUSED\)/);
