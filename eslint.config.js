@@ -3,7 +3,10 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'child_process', 'net', 'crypto', 'stream', 'events', 'util'];
+// Bare built-in names go in `paths` (exact module names): as gitignore-style `patterns` they would
+// also match relative files such as shared/src/events.ts.
+const nodeBuiltinNames = ['fs', 'path', 'os', 'child_process', 'net', 'crypto', 'stream', 'events', 'util', 'http', 'https', 'buffer', 'process'];
+const nodeBuiltins = ['node:*'];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'out/**', 'test-results/**', 'renderer/dist/**'] },
@@ -18,6 +21,7 @@ export default tseslint.config(
     files: ['shared/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
+        paths: nodeBuiltinNames.map((name) => ({ name, message: 'shared/ is pure TypeScript: no Node built-ins (DESIGN.md, Layers).' })),
         patterns: [{ group: [...nodeBuiltins, 'electron', 'ssh2', 'react', 'react-dom', '**/electron/**', '**/renderer/**'],
           message: 'shared/ is pure TypeScript: no Node, Electron, DOM, or other layers (DESIGN.md, Layers).' }],
       }],
@@ -34,9 +38,12 @@ export default tseslint.config(
   },
   {
     files: ['renderer/**/*.ts', 'renderer/**/*.tsx'],
+    // The Vite config is build tooling that runs in Node, not renderer code.
+    ignores: ['renderer/vite.config.ts'],
     rules: {
       'no-restricted-imports': ['error', {
-        patterns: [{ group: [...nodeBuiltins, 'electron', 'ssh2', '**/electron/**'],
+        paths: nodeBuiltinNames.map((name) => ({ name, message: 'The renderer has no Node: it talks to the engine only through LabApi (DESIGN.md, Layers).' })),
+        patterns: [{ group: [...nodeBuiltins, 'electron', 'ssh2', 'ws', '**/electron/**'],
           message: 'The renderer talks to the engine only through the LabApi contract in shared/.' }],
       }],
     },

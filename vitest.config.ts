@@ -15,7 +15,9 @@ export default defineConfig({
       {
         test: {
           name: 'lab',
-          include: ['test/lab/**/*.test.ts'],
+          // e2e/: Playwright (playwright-core, Debian's Chromium) against `tcplab web` on the same
+          // virtual lab, so it shares the lab's lock and its bring-up.
+          include: ['test/lab/**/*.test.ts', 'e2e/**/*.e2e.test.ts'],
           globalSetup: ['test/lab/global-setup.ts'],
           fileParallelism: false,
           testTimeout: 120_000,

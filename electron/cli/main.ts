@@ -11,12 +11,14 @@ import { HostConnectError } from '../lab/ssh-host';
 import { LabUnavailable, localLabHostsFile, runLabScript } from '../lab/virtual-lab';
 import { port as portSchema } from '../../shared/src/safe-values';
 import type { LabEvent } from '../../shared/src/events';
+import { WEB_USAGE, webCommand } from '../web/web-command';
 
 const COMMANDS: Array<[name: string, usage: string, summary: string]> = [
   ['lab', 'lab up | down | status', 'build, remove or inspect the local virtual lab (H1 and H2 as network namespaces; Linux, root)'],
   ['demo', 'demo', 'bring the local virtual lab up and run the article\'s two experiments on it (normal-teardown, lost-fin)'],
   ['experiments', 'experiments', 'list the built-in experiments, one line each'],
   ['run', 'run <experiment|file> (--hosts FILE | --lab local) [--port N] [--out DIR] [--json] [--swap-roles] [--accept-host-key SHA256:...]', 'run an experiment on two hosts, print each host\'s transitions, exit 0 only if the promised states were seen'],
+  ['web', WEB_USAGE, 'the app in a browser on this machine: serves it on 127.0.0.1 and prints the link (with its access token) to open'],
   ['validate', 'validate FILE', 'check an experiment file and report every error with its line'],
   ['help', 'help', 'show this help'],
 ];
@@ -57,6 +59,8 @@ async function main(argv: string[]): Promise<number> {
       return runCommand(rest);
     case 'demo':
       return demoCommand(rest);
+    case 'web':
+      return webCommand(rest);
     default:
       throw new UsageError(`unknown command "${command}"; run "tcplab help" to see the commands`);
   }

@@ -28,9 +28,11 @@ export async function estimateClockOffset(host: SshHost, samples = 8): Promise<C
       waiters.shift()?.(line);
     }
   });
-  const nextLine = (): Promise<string> =>
+  // The first answer waits for the host's login shell to start (seconds where ~/.bashrc does
+  // much, e.g. pyenv), which is not part of any round trip; later answers are quick.
+  const nextLine = (timeoutMs: number): Promise<string> =>
     new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${host.label}: no answer from the clock probe`)), 5000);
+      const timer = setTimeout(() => reject(new Error(`${host.label}: no answer from the clock probe within ${timeoutMs / 1000} s`)), timeoutMs);
       waiters.push((line) => {
         clearTimeout(timer);
         resolve(line);
@@ -41,7 +43,7 @@ export async function estimateClockOffset(host: SshHost, samples = 8): Promise<C
     for (let i = 0; i < samples; i++) {
       const sent = nowMs();
       channel.write('\n');
-      const hostMs = Number(await nextLine()) / 1e6;
+      const hostMs = Number(await nextLine(i === 0 ? 30_000 : 5000)) / 1e6;
       const received = nowMs();
       const rttMs = received - sent;
       if (!Number.isFinite(hostMs)) throw new Error(`${host.label}: the clock probe printed no time (is GNU date there?)`);

@@ -80,6 +80,12 @@ export interface LabSessionOptions {
   /** Pane output goes here too (transcripts); called before the bytes are acknowledged. */
   onPaneOutput?: (host: LabHostLabel, pane: PaneName, text: string) => void;
   pollIntervalMs?: number;
+  /**
+   * Who acknowledges pane output (Pane.acknowledge). 'on-log' (the default): the session, once
+   * the output is logged, as headless runs need. 'by-consumer': whoever displays it, through
+   * acknowledgePaneOutput(), so a slow screen pauses the SSH channel (the app: xterm's write callback).
+   */
+  paneAcks?: 'on-log' | 'by-consumer';
 }
 
 export class LabSession {
@@ -95,6 +101,8 @@ export class LabSession {
   readonly paneTail = new Map<string, string>();
   private transitionTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** With paneAcks 'by-consumer': per pane, [seq of a pane-output event, its bytes], oldest first. */
+  private readonly unacknowledged = new Map<string, Array<[seq: number, bytes: number]>>();
 
   constructor(readonly options: LabSessionOptions) {
     for (const label of HOST_LABELS) {
@@ -207,13 +215,31 @@ export class LabSession {
         this.log.append({ type: 'pane-open', host: label, pane: name, cols: pane.cols, rows: pane.rows });
         pane.on('data', (text, bytes) => {
           this.paneTail.set(`${label}/${name}`, ((this.paneTail.get(`${label}/${name}`) ?? '') + text).slice(-8192));
-          this.log.append({ type: 'pane-output', host: label, pane: name, data: text });
+          const event = this.log.append({ type: 'pane-output', host: label, pane: name, data: text });
           this.options.onPaneOutput?.(label, name, text);
-          pane.acknowledge(bytes);
+          if (this.options.paneAcks === 'by-consumer') this.pendingAcks(`${label}/${name}`).push([event.seq, bytes]);
+          else pane.acknowledge(bytes);
         });
         pane.on('close', (reason) => this.log.append({ type: 'pane-close', host: label, pane: name, reason }));
       }),
     );
+  }
+
+  private pendingAcks(key: string): Array<[number, number]> {
+    let pending = this.unacknowledged.get(key);
+    if (!pending) this.unacknowledged.set(key, (pending = []));
+    return pending;
+  }
+
+  /** With paneAcks 'by-consumer': the consumer has displayed this pane's output up to event `seq`. */
+  acknowledgePaneOutput(label: LabHostLabel, name: PaneName, seq: number): void {
+    const key = `${label}/${name}`;
+    const pending = this.unacknowledged.get(key);
+    const pane = this.panes.get(key);
+    if (!pending || !pane) return;
+    let bytes = 0;
+    while (pending.length > 0 && pending[0]![0] <= seq) bytes += pending.shift()![1];
+    if (bytes > 0) pane.acknowledge(bytes);
   }
 
   /** Rules and trace instances of sessions whose processes are gone from the host. */

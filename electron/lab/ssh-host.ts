@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 // ssh2 is CommonJS; Node's ESM loader cannot see its named exports, so take them off the default.
-import ssh2, { type Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import ssh2, { type Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import type { ConnectionStatus } from '../../shared/src/events';
 import { shellQuote } from '../../shared/src/safe-values';
 import type { ResolvedHost } from './hosts-config';
@@ -236,6 +236,18 @@ export class SshHost extends EventEmitter<SshHostEvents> {
     if (wrapped.stdinPrefix) channel.write(wrapped.stdinPrefix);
     if (options.input) channel.write(options.input);
     return channel;
+  }
+
+  /** An SFTP session on this connection (the host's sftp subsystem), e.g. to upload helper programs. */
+  async sftp(): Promise<SFTPWrapper> {
+    const client = this.requireClient();
+    return new Promise((resolve, reject) => {
+      client.sftp((error, sftp) =>
+        error
+          ? reject(new Error(`${this.label}: cannot open an SFTP session (${error.message}); enable it in the host's sshd_config: Subsystem sftp internal-sftp`))
+          : resolve(sftp),
+      );
+    });
   }
 
   /** Runs a command to completion and collects its output (through a command channel). */

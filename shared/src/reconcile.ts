@@ -319,6 +319,9 @@ function attachUnassignedPorts(trs: Tr[], snaps: Snap[]): void {
         if (snap.t < e.t) continue;
         for (const s of snap.byKey.values()) {
           if (s.local.port === null || s.local.port === 0) continue;
+          // Only a socket still in SYN_SENT can be this one: an older connection to the same
+          // peer (say in TIME_WAIT from an earlier run) must not lend it its port.
+          if (s.state !== 'SYN_SENT') continue;
           if (canonicalAddress(s.local.address) === localAddr && endpointKey(s.peer) === remoteKey) {
             port = s.local.port;
             break;

@@ -521,3 +521,27 @@ describe('passesInOrder and impliedStates', () => {
     expect(impliedStates('LAST_ACK', 'LAST_ACK')).toEqual([]);
   });
 });
+
+describe('a SYN_SENT that never leaves that state', () => {
+  it('takes its port from a socket in SYN_SENT, not from an older connection to the same peer', () => {
+    const ep = (address: string, port: number | null) => ({ address, port });
+    const input = {
+      ownAddresses: ['198.18.77.1'],
+      port: 7777,
+      traceAvailable: true,
+      transitions: [{ kind: 'transition' as const, traceTimeUs: 1, hostTimeUs: 1_000, family: 'inet' as const, local: ep('198.18.77.1', 0), remote: ep('198.18.77.2', 7777), from: 'CLOSED' as const, to: 'SYN_SENT' as const }],
+      snapshots: [
+        {
+          hostTimeUs: 2_000,
+          sockets: [
+            { state: 'TIME_WAIT' as const, ssState: 'TIME-WAIT', recvQ: 0, sendQ: 0, local: ep('198.18.77.1', 40000), peer: ep('198.18.77.2', 7777) },
+            { state: 'SYN_SENT' as const, ssState: 'SYN-SENT', recvQ: 0, sendQ: 1, local: ep('198.18.77.1', 40001), peer: ep('198.18.77.2', 7777) },
+          ],
+        },
+      ],
+    };
+    const histories = reconcileHost(input);
+    const synSent = histories.find((h) => h.states.some((s) => s.state === 'SYN_SENT' && s.seen === 'trace'));
+    expect(synSent?.local).toBe('198.18.77.1:40001');
+  });
+});

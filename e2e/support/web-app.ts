@@ -1,0 +1,48 @@
+/**
+ * Starts `tcplab web` as a lab assistant would (the real CLI, the real engine), and stops it
+ * with Ctrl-C, which must clean the hosts up.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+const REPO = join(import.meta.dirname, '..', '..');
+
+export interface RunningWebApp {
+  url: string;
+  output: () => string;
+  stop(): Promise<number | null>;
+}
+
+export async function startWebApp(args: string[], timeoutMs = 60_000): Promise<RunningWebApp> {
+  const child: ChildProcess = spawn(process.execPath, [join(REPO, 'bin', 'tcplab.js'), 'web', ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const deadline = setTimeout(() => reject(new Error(`tcplab web printed no link within ${timeoutMs / 1000} s:\n${output}`)), timeoutMs);
+    const check = (): void => {
+      const match = /^\s+(http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)$/m.exec(output);
+      if (match?.[1]) {
+        clearTimeout(deadline);
+        resolve(match[1]);
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(deadline);
+      reject(new Error(`tcplab web exited (${code}) before printing its link:\n${output}`));
+    });
+  });
+  return {
+    url,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}

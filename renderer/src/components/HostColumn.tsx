@@ -1,0 +1,70 @@
+/** A window-like column per host, as in the article's figures: application pane, state pane, sockets. */
+import type { ApiHostLabel, HostInfo } from '../../../shared/src/lab-api';
+import type { HostView } from '../state/workspace';
+import type { TerminalHub } from '../terminals/terminal-hub';
+import { SocketTable } from './SocketTable';
+import { TerminalPane } from './TerminalPane';
+
+const STATUS: Record<string, { text: string; dot: string }> = {
+  'not connected': { text: 'not connected', dot: 'bg-slate-400' },
+  connecting: { text: 'connecting…', dot: 'bg-amber-400 animate-pulse' },
+  connected: { text: 'connected', dot: 'bg-emerald-500' },
+  disconnected: { text: 'disconnected', dot: 'bg-red-500' },
+  reconnecting: { text: 'reconnecting…', dot: 'bg-amber-400 animate-pulse' },
+  failed: { text: 'connection failed', dot: 'bg-red-500' },
+  closed: { text: 'closed', dot: 'bg-slate-400' },
+};
+
+export interface HostColumnProps {
+  label: ApiHostLabel;
+  info: HostInfo | undefined;
+  view: HostView;
+  role: string | undefined;
+  port: number | undefined;
+  hub: TerminalHub;
+}
+
+export function HostColumn({ label, info, view, role, port, hub }: HostColumnProps) {
+  const status = STATUS[view.status] ?? STATUS['not connected']!;
+  return (
+    <article
+      className="flex min-h-0 min-w-0 flex-col overflow-hidden rounded-lg border border-slate-300 bg-white shadow-sm dark:border-slate-700 dark:bg-slate-900"
+      aria-label={`host ${label}`}
+    >
+      <header className="flex items-center gap-2 border-b border-slate-200 bg-slate-50 px-3 py-1.5 dark:border-slate-700 dark:bg-slate-800/70">
+        <h2 className="text-[15px] font-bold tracking-tight">{label}</h2>
+        {role && <span className="rounded bg-slate-200 px-1.5 text-[11px] font-medium text-slate-700 dark:bg-slate-700 dark:text-slate-200">{role}</span>}
+        <span className="truncate font-mono text-[11px] text-slate-500 dark:text-slate-400" title={info ? `SSH ${info.user}@${info.address}:${info.port}; experiment address ${info.experimentAddress}` : ''}>
+          {info ? `${info.user}@${info.address} · ${info.experimentAddress}` : ''}
+        </span>
+        <span className="ml-auto flex shrink-0 items-center gap-1.5 text-[12px]" data-testid={`host-status-${label}`} data-status={view.status}>
+          <span className={`h-2 w-2 rounded-full ${status.dot}`} />
+          {status.text}
+        </span>
+      </header>
+      {view.detail && (view.status === 'failed' || view.status === 'disconnected' || view.status === 'reconnecting') && (
+        <p className="border-b border-red-200 bg-red-50 px-3 py-1 text-[12px] text-red-800 dark:border-red-900 dark:bg-red-950 dark:text-red-200">{view.detail}</p>
+      )}
+      <div className="flex min-h-0 flex-1 flex-col gap-1 p-1.5">
+        <TerminalPane hub={hub} host={label} pane="upper" title="Application" />
+        <TerminalPane hub={hub} host={label} pane="lower" title="State and firewall" />
+      </div>
+      <footer className="flex h-[104px] shrink-0 flex-col border-t border-slate-200 dark:border-slate-700">
+        <div className="flex items-center gap-2 px-2 pt-1 text-[10.5px] font-semibold uppercase tracking-wide text-slate-500 dark:text-slate-400">
+          <span>Sockets on port {port ?? '…'}</span>
+          {view.rules.length > 0 && (
+            <span className="rounded bg-red-100 px-1.5 normal-case tracking-normal text-red-800 dark:bg-red-900/60 dark:text-red-100" data-testid={`rules-${label}`}>
+              {view.rules.length} firewall rule{view.rules.length > 1 ? 's' : ''} active
+            </span>
+          )}
+          {view.capability && !view.capability.ok && (
+            <span className="normal-case tracking-normal text-amber-700 dark:text-amber-300" title={view.capability.detail}>
+              polling only: short states may be missed
+            </span>
+          )}
+        </div>
+        <SocketTable host={view} port={port} />
+      </footer>
+    </article>
+  );
+}

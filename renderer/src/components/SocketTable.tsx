@@ -1,0 +1,65 @@
+/** A host's sockets on the experiment port, from the latest `ss` snapshot; timers count down between polls. */
+import { useEffect, useState } from 'react';
+import type { SsSocket } from '../../../shared/src/observations';
+import { formatEndpoint } from '../../../shared/src/observations';
+import { timerLeftMs, type HostView } from '../state/workspace';
+import { StateBadge, socketStateName } from './states';
+
+function useNow(everyMs: number): number {
+  const [now, setNow] = useState(() => performance.timeOrigin + performance.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(performance.timeOrigin + performance.now()), everyMs);
+    return () => clearInterval(timer);
+  }, [everyMs]);
+  return now;
+}
+
+function formatTimer(socket: SsSocket, leftMs: number | undefined): string {
+  if (!socket.timer || leftMs === undefined) return '';
+  const left = leftMs >= 10_000 ? `${Math.ceil(leftMs / 1000)} s` : `${(leftMs / 1000).toFixed(1)} s`;
+  const retries = socket.timer.retransmits > 0 ? `, ${socket.timer.retransmits} retr.` : '';
+  const name = socket.timer.name === 'on' ? 'retransmit' : socket.timer.name;
+  return `${name} ${left}${retries}`;
+}
+
+export function SocketTable({ host, port }: { host: HostView; port: number | undefined }) {
+  const now = useNow(250);
+  return (
+    <div className="min-h-0 overflow-auto" data-testid={`sockets-${host.label}`}>
+      <table className="w-full table-fixed border-collapse font-mono text-[11px]">
+        <thead className="sticky top-0 bg-slate-50 text-left text-[10.5px] font-sans font-semibold uppercase tracking-wide text-slate-500 dark:bg-slate-900 dark:text-slate-400">
+          <tr>
+            <th className="w-[30%] px-1.5 py-1">Local</th>
+            <th className="w-[30%] px-1.5 py-1">Remote</th>
+            <th className="w-[20%] px-1.5 py-1">State</th>
+            <th className="px-1.5 py-1">Timer</th>
+          </tr>
+        </thead>
+        <tbody>
+          {host.sockets.length === 0 ? (
+            <tr>
+              <td colSpan={4} className="px-2 py-1.5 font-sans text-slate-400 italic">
+                {host.snapshotT === undefined ? 'not observed yet' : `no socket on port ${port ?? '?'}`}
+              </td>
+            </tr>
+          ) : (
+            host.sockets.map((socket) => {
+              const state = socketStateName(socket);
+              const key = `${formatEndpoint(socket.local)}-${formatEndpoint(socket.peer)}-${socket.ssState}`;
+              return (
+                <tr key={key} data-state={state} className="border-t border-slate-100 dark:border-slate-800">
+                  <td className="truncate px-1.5 py-0.5">{formatEndpoint(socket.local)}</td>
+                  <td className="truncate px-1.5 py-0.5">{formatEndpoint(socket.peer)}</td>
+                  <td className="px-1.5 py-0.5">
+                    <StateBadge state={state} />
+                  </td>
+                  <td className="truncate px-1.5 py-0.5 tabular-nums text-slate-600 dark:text-slate-300">{formatTimer(socket, timerLeftMs(socket, host.snapshotT, now))}</td>
+                </tr>
+              );
+            })
+          )}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,61 @@
+/**
+ * The renderer's entry: fonts first (xterm measures glyphs once), then the link to the engine,
+ * then the app. Browser mode reaches the engine over the WebSocket of `tcplab web`.
+ */
+import '@fontsource-variable/inter/index.css';
+import '@fontsource/jetbrains-mono/400.css';
+import '@fontsource/jetbrains-mono/700.css';
+import '@xterm/xterm/css/xterm.css';
+import './styles.css';
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { LabClient } from './api/lab-client';
+import { connectWebSocket } from './api/websocket-transport';
+import { App } from './components/App';
+import { ErrorBoundary } from './components/ErrorBoundary';
+import { AppStore } from './state/app-store';
+import { initialDark } from './components/theme';
+import { TerminalHub } from './terminals/terminal-hub';
+import { TERMINAL_FONT } from './terminals/terminal-hub';
+
+declare global {
+  interface Window {
+    /** Read-only views for end-to-end tests and for copying a pane's text out. */
+    tcplab?: { paneText(host: 'H1' | 'H2', pane: 'upper' | 'lower'): string; renderers(): string };
+  }
+}
+
+async function start(): Promise<void> {
+  const root = createRoot(document.getElementById('root')!);
+  await Promise.all([document.fonts.load(`13px ${TERMINAL_FONT}`), document.fonts.load(`700 13px ${TERMINAL_FONT}`)]).catch(() => undefined);
+  let client: LabClient;
+  try {
+    client = new LabClient(await connectWebSocket());
+  } catch (error) {
+    root.render(
+      <div className="m-10 max-w-xl rounded-lg border border-red-300 bg-white p-6 dark:bg-slate-900">
+        <h1 className="mb-2 text-lg font-semibold">TCP Lab</h1>
+        <p>{(error as Error).message}</p>
+      </div>,
+    );
+    return;
+  }
+  const store = new AppStore();
+  const dark = initialDark();
+  const hub = new TerminalHub(client, dark);
+  client.onMessage((message) => {
+    if (message.type === 'event') hub.onEvent(message);
+    store.apply(message);
+  });
+  client.onClose((why) => store.lose(why));
+  window.tcplab = { paneText: (host, pane) => hub.get(host, pane).text(), renderers: () => hub.renderers() };
+  root.render(
+    <StrictMode>
+      <ErrorBoundary>
+        <App client={client} store={store} hub={hub} />
+      </ErrorBoundary>
+    </StrictMode>,
+  );
+}
+
+void start();

@@ -1,0 +1,145 @@
+/**
+ * The workspace as a fold over session events (DESIGN.md, "The spine"): `reduce` is pure, so
+ * the live view and a replayed log are the same code fed from different sources. Pane output is
+ * not folded here (terminals are drawn by xterm, terminals/terminal-hub.ts); everything else
+ * the screen shows about the hosts and the run is.
+ */
+import type { ConnectionStatus, HostResult, LabEvent } from '../../../shared/src/events';
+import type { SsSocket } from '../../../shared/src/observations';
+
+export interface HostView {
+  label: string;
+  status: ConnectionStatus | 'not connected';
+  detail?: string;
+  /** The latest `ss` snapshot of the experiment port, and when it arrived (controller ms). */
+  sockets: SsSocket[];
+  snapshotT?: number;
+  /** How states are observed on this host (the tracepoint, or polling only). */
+  capability?: { ok: boolean; detail: string };
+  /** Firewall rules this session added and has not removed yet (their commands). */
+  rules: string[];
+  /** The reconciled state history per connection, `local -> remote`. */
+  transitions: Array<{ local: string; remote: string; state: string; seen: string }>;
+}
+
+export type StepPhase = 'pending' | 'running' | 'done' | 'failed';
+
+export interface RunView {
+  session: string;
+  experiment: string;
+  steps: Record<number, { phase: StepPhase; summary: string; explain?: string; detail?: string }>;
+  currentStep?: number;
+  /** What the engine did that a lab assistant should see: firewall changes, cleanup, notes. */
+  log: Array<{ t: number; host?: string; text: string; kind: 'firewall' | 'note' | 'step' }>;
+  result?: { passed: boolean; hosts: Record<string, HostResult> };
+  ended?: string;
+}
+
+export interface WorkspaceState {
+  session?: string;
+  port?: number;
+  hosts: Record<string, HostView>;
+  /** The running experiment, or the last one (kept for its result after the workspace reconnects). */
+  run?: RunView;
+  /** Notes not tied to a run (cleanups at connect, observers that fell back to polling). */
+  notes: Array<{ t: number; host?: string; text: string }>;
+}
+
+export function emptyHost(label: string): HostView {
+  return { label, status: 'not connected', sockets: [], rules: [], transitions: [] };
+}
+
+export function initialWorkspace(labels: readonly string[] = ['H1', 'H2']): WorkspaceState {
+  return { hosts: Object.fromEntries(labels.map((l) => [l, emptyHost(l)])), notes: [] };
+}
+
+function updateHost(state: WorkspaceState, label: string, change: (host: HostView) => HostView): WorkspaceState {
+  const host = state.hosts[label] ?? emptyHost(label);
+  return { ...state, hosts: { ...state.hosts, [label]: change(host) } };
+}
+
+function updateRun(state: WorkspaceState, session: string, change: (run: RunView) => RunView): WorkspaceState {
+  if (!state.run || state.run.session !== session) return state;
+  return { ...state, run: change(state.run) };
+}
+
+const NOTES_KEPT = 50;
+const RUN_LOG_KEPT = 200;
+
+/** One event of session `session` applied to the workspace. Returns `state` itself when nothing shown changes. */
+export function reduce(state: WorkspaceState, session: string, event: LabEvent): WorkspaceState {
+  switch (event.type) {
+    case 'session-start': {
+      const hosts = Object.fromEntries(Object.keys(state.hosts).map((l) => [l, { ...emptyHost(l), status: state.hosts[l]!.status }]));
+      for (const h of event.hosts) hosts[h.label] ??= emptyHost(h.label);
+      const next: WorkspaceState = { ...state, session, hosts, ...(event.port !== undefined ? { port: event.port } : {}) };
+      if (event.experiment) next.run = { session, experiment: event.experiment, steps: {}, log: [] };
+      return next;
+    }
+    case 'session-end': {
+      const ended = updateRun(state, session, (run) => ({ ...run, ended: event.reason }));
+      if (ended.session !== session) return ended;
+      const hosts = Object.fromEntries(Object.entries(ended.hosts).map(([l, h]) => [l, { ...h, rules: [] }]));
+      return { ...ended, hosts };
+    }
+    case 'connection':
+      if (state.session !== session) return state;
+      return updateHost(state, event.host, (h) => {
+        const next: HostView = { ...h, status: event.status };
+        if (event.detail) next.detail = event.detail;
+        else delete next.detail;
+        return next;
+      });
+    case 'capability':
+      if (event.name !== 'tracepoint') return state;
+      return updateHost(state, event.host, (h) => ({ ...h, capability: { ok: event.ok, detail: event.detail } }));
+    case 'snapshot':
+      if (state.session !== session) return state;
+      return updateHost(state, event.host, (h) => ({ ...h, sockets: event.sockets, snapshotT: event.t }));
+    case 'transition':
+      return updateHost(state, event.host, (h) => ({ ...h, transitions: [...h.transitions, { local: event.local, remote: event.remote, state: event.state, seen: event.seen }].slice(-100) }));
+    case 'firewall': {
+      const withRules = updateHost(state, event.host, (h) => ({
+        ...h,
+        rules: event.action === 'add' ? [...h.rules, event.command] : withoutOne(h.rules, event.command),
+      }));
+      const text = `${event.action === 'add' ? 'added' : 'removed'} firewall rule: ${event.command}`;
+      return updateRun(withRules, session, (run) => ({ ...run, log: [...run.log, { t: event.t, host: event.host, text, kind: 'firewall' as const }].slice(-RUN_LOG_KEPT) }));
+    }
+    case 'step':
+      return updateRun(state, session, (run) => {
+        const phase: StepPhase = event.phase === 'start' ? 'running' : event.phase === 'end' ? 'done' : 'failed';
+        // 'end' and 'failed' repeat only the summary: keep what 'start' said.
+        const step = { ...run.steps[event.index], phase, summary: event.summary, ...(event.explain ? { explain: event.explain } : {}), ...(event.detail ? { detail: event.detail } : {}) };
+        return { ...run, steps: { ...run.steps, [event.index]: step }, currentStep: event.index };
+      });
+    case 'note': {
+      const note = { t: event.t, ...(event.host ? { host: event.host } : {}), text: event.text };
+      if (state.run?.session === session && !state.run.ended) {
+        return updateRun(state, session, (run) => ({ ...run, log: [...run.log, { ...note, kind: 'note' as const }].slice(-RUN_LOG_KEPT) }));
+      }
+      return { ...state, notes: [...state.notes, note].slice(-NOTES_KEPT) };
+    }
+    case 'result':
+      return updateRun(state, session, (run) => ({ ...run, result: { passed: event.passed, hosts: event.hosts } }));
+    default:
+      // Pane traffic is drawn by the terminals; clock and trace details are for the timeline.
+      return state;
+  }
+}
+
+/**
+ * The removal is spelled as `iptables -S` prints the rule (`-m tcp` added...), not as it was
+ * added, so rules are matched by their ledger comment (`tcplab:<session>`): one out per removal.
+ */
+function withoutOne(rules: string[], removed: string): string[] {
+  const comment = /tcplab:[0-9a-f]+/.exec(removed)?.[0];
+  const index = rules.findIndex((r) => (comment ? r.includes(comment) : r === removed));
+  return index < 0 ? rules : rules.filter((_, i) => i !== index);
+}
+
+/** Seconds left on a socket's timer at `nowT` (controller ms), counting down from its snapshot. */
+export function timerLeftMs(socket: SsSocket, snapshotT: number | undefined, nowT: number): number | undefined {
+  if (!socket.timer || snapshotT === undefined) return undefined;
+  return Math.max(0, socket.timer.expiresMs - Math.max(0, nowT - snapshotT));
+}

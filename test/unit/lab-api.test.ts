@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { SessionLog } from '../../electron/lab/event-log';
+import {
+  MAX_PANE_INPUT,
+  parseClientMessage,
+  parseReplyResult,
+  parseServerMessage,
+  type ClientMessageInput,
+  type ServerMessage,
+} from '../../shared/src/lab-api';
+
+const FP = 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
+
+describe('LabApi: messages from the renderer', () => {
+  const valid: ClientMessageInput[] = [
+    { type: 'request', id: 1, request: { method: 'connect' } },
+    { type: 'request', id: 2, request: { method: 'connect', acceptFingerprints: [FP] } },
+    { type: 'request', id: 3, request: { method: 'run', experiment: 'lost-fin' } },
+    { type: 'request', id: 4, request: { method: 'abort' } },
+    { type: 'request', id: 5, request: { method: 'disconnect' } },
+    { type: 'pane-input', host: 'H1', pane: 'upper', data: 'ls\r' },
+    { type: 'pane-ack', session: '0123abcd', host: 'H2', pane: 'lower', seq: 42 },
+    { type: 'pane-resize', host: 'H2', pane: 'upper', cols: 80, rows: 20 },
+  ];
+
+  it.each(valid)('accepts %j, from JSON text and as an object', (message) => {
+    const fromText = parseClientMessage(JSON.stringify(message));
+    expect(fromText.ok).toBe(true);
+    expect(parseClientMessage(message)).toEqual(fromText);
+  });
+
+  it('fills defaults, so the engine never sees a half-formed request', () => {
+    const connect = parseClientMessage({ type: 'request', id: 1, request: { method: 'connect' } });
+    expect(connect).toEqual({ ok: true, value: { type: 'request', id: 1, request: { method: 'connect', acceptFingerprints: [] } } });
+    const abort = parseClientMessage({ type: 'request', id: 1, request: { method: 'abort' } });
+    expect(abort.ok && abort.value.type === 'request' && abort.value.request).toEqual({ method: 'abort', reason: 'stopped from the app' });
+  });
+
+  const malformed: Array<[string, unknown, RegExp]> = [
+    ['not JSON', '{"type":', /not JSON/],
+    ['an unknown message type', { type: 'exec', command: 'rm -rf /' }, /type/],
+    ['an unknown method', { type: 'request', id: 1, request: { method: 'shell', command: 'id' } }, /method/],
+    ['a request without id', { type: 'request', request: { method: 'disconnect' } }, /id/],
+    ['a fractional id', { type: 'request', id: 1.5, request: { method: 'disconnect' } }, /id/],
+    ['an extra field smuggled into a request', { type: 'request', id: 1, request: { method: 'disconnect', force: true } }, /force|Unrecognized/i],
+    ['an experiment id that is a path', { type: 'request', id: 1, request: { method: 'run', experiment: '../../etc/passwd' } }, /experiment/],
+    ['a fingerprint that is not SHA256', { type: 'request', id: 1, request: { method: 'connect', acceptFingerprints: ['MD5:aa:bb'] } }, /SHA256/],
+    ['a third host', { type: 'pane-input', host: 'H3', pane: 'upper', data: 'x' }, /host/],
+    ['a pane that does not exist', { type: 'pane-input', host: 'H1', pane: 'middle', data: 'x' }, /pane/],
+    ['empty input', { type: 'pane-input', host: 'H1', pane: 'upper', data: '' }, /data/],
+    ['input larger than a paste', { type: 'pane-input', host: 'H1', pane: 'upper', data: 'x'.repeat(MAX_PANE_INPUT + 1) }, /data/],
+    ['a negative acknowledgement', { type: 'pane-ack', session: '0123abcd', host: 'H1', pane: 'upper', seq: -1 }, /seq/],
+    ['an acknowledgement for no session', { type: 'pane-ack', session: 'x', host: 'H1', pane: 'upper', seq: 1 }, /session/],
+    ['an absurd terminal size', { type: 'pane-resize', host: 'H1', pane: 'upper', cols: 100000, rows: 24 }, /cols/],
+    ['null', null, /refused/],
+    ['an array', [], /refused/],
+  ];
+
+  it.each(malformed)('refuses %s, saying why', (_name, message, why) => {
+    const parsed = parseClientMessage(typeof message === 'string' ? message : JSON.stringify(message));
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) {
+      expect(parsed.error).toMatch(/^message from the app refused: /);
+      expect(parsed.error).toMatch(why);
+    }
+  });
+
+  it('never throws, whatever arrives', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.jsonValue().map((v) => JSON.stringify(v)), fc.anything()), (raw) => {
+        const parsed = parseClientMessage(raw);
+        expect(typeof parsed.ok).toBe('boolean');
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('LabApi: messages from the engine', () => {
+  it('accepts every event the engine logs, exactly as logged', () => {
+    const log = new SessionLog();
+    log.append({ type: 'session-start', sessionId: '0123abcd', tool: 'tcplab', hosts: [{ label: 'H1', address: '198.18.78.2', experimentAddress: '198.18.77.1', user: 'root' }], port: 7777 });
+    log.append({ type: 'connection', host: 'H1', status: 'connected' });
+    log.append({ type: 'pane-output', host: 'H1', pane: 'upper', data: '[16:28:53] H1# ' });
+    log.append({
+      type: 'snapshot',
+      host: 'H1',
+      hostTimeUs: 1_763_900_000_000_000,
+      sockets: [
+        {
+          state: 'TIME_WAIT',
+          ssState: 'TIME-WAIT',
+          recvQ: 0,
+          sendQ: 0,
+          local: { address: '198.18.77.2', port: 7777 },
+          peer: { address: '198.18.77.1', port: 50000 },
+          timer: { name: 'timewait', expiresMs: 59000, retransmits: 0 },
+        },
+      ],
+    });
+    log.append({ type: 'firewall', host: 'H1', action: 'add', command: 'iptables -A OUTPUT ...', rule: { chain: 'OUTPUT', protocol: 'tcp', dport: '{port}', tcpFlags: { set: ['FIN'] }, action: 'DROP' }, owner: '0123abcd' });
+    log.append({ type: 'step', index: 0, phase: 'start', summary: 'H2 upper: nc -l 7777', explain: 'H2 runs a server' });
+    log.append({ type: 'transition', host: 'H1', hostTimeUs: 1, local: '198.18.77.1:50000', remote: '198.18.77.2:7777', state: 'FIN_WAIT1', seen: 'trace' });
+    log.append({
+      type: 'result',
+      passed: true,
+      hosts: { H1: { role: 'client', expected: { passes: ['ESTABLISHED', 'FIN_WAIT1'], endsIn: 'FIN_WAIT1' }, passed: true, connections: [{ local: 'a', remote: 'b', states: [{ state: 'ESTABLISHED', hostTime: 'x', seen: 'poll' }] }] } },
+    });
+    log.append({ type: 'session-end', reason: 'finished' });
+    for (const event of log.events) {
+      const message: ServerMessage = { type: 'event', session: '0123abcd', event };
+      const parsed = parseServerMessage(JSON.stringify(message));
+      expect(parsed).toEqual({ ok: true, value: message });
+    }
+  });
+
+  it('refuses an event of an unknown type or with a state TCP does not have', () => {
+    const bad = [
+      { type: 'event', session: '0123abcd', event: { seq: 0, t: 0, type: 'exec', command: 'x' } },
+      { type: 'event', session: '0123abcd', event: { seq: 0, t: 0, type: 'transition', host: 'H1', hostTimeUs: 1, local: 'a', remote: 'b', state: 'HALF_OPEN', seen: 'trace' } },
+      { type: 'event', session: '0123abcd', event: { seq: 0, t: 0, type: 'pane-output', host: 'H1', pane: 'upper' } },
+      { type: 'reply', id: 1, ok: true },
+      { type: 'state', state: { phase: 'exploded' } },
+    ];
+    for (const message of bad) {
+      const parsed = parseServerMessage(JSON.stringify(message));
+      expect(parsed.ok, JSON.stringify(message)).toBe(false);
+      if (!parsed.ok) expect(parsed.error).toMatch(/^message from the engine refused: /);
+    }
+  });
+
+  it('checks a reply result against its method', () => {
+    expect(parseReplyResult('run', { session: '0123abcd', outDir: '/tmp/x' }).ok).toBe(true);
+    expect(parseReplyResult('run', { session: '0123abcd' }).ok).toBe(false);
+    expect(parseReplyResult('connect', { session: 'nope' }).ok).toBe(false);
+    expect(parseReplyResult('abort', {}).ok).toBe(true);
+  });
+});
