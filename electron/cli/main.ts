@@ -2,8 +2,11 @@
  * The `tcplab` command. Every command here runs under plain Node: no Electron, no display.
  */
 import { parseArgs } from 'node:util';
+import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { builtinExperiments, ExperimentFileError, findExperiment, loadExperimentFile } from '../lab/builtin-experiments';
+import { experimentFilesIn, experimentLibrary, ExperimentFileError, findExperiment, userExperimentsDir } from '../lab/builtin-experiments';
+import { parseExperiment } from '../../shared/src/experiment-file';
+import { experimentJsonSchemaText } from '../../shared/src/experiment-json-schema';
 import { describeTransition } from '../lab/lab-session';
 import { ExperimentRun, SetupError, type RunResult } from '../lab/experiment-runner';
 import { ConfigError, readHostsFile } from '../lab/hosts-config';
@@ -16,10 +19,11 @@ import { WEB_USAGE, webCommand } from '../web/web-command';
 const COMMANDS: Array<[name: string, usage: string, summary: string]> = [
   ['lab', 'lab up | down | status', 'build, remove or inspect the local virtual lab (H1 and H2 as network namespaces; Linux, root)'],
   ['demo', 'demo', 'bring the local virtual lab up and run the article\'s two experiments on it (normal-teardown, lost-fin)'],
-  ['experiments', 'experiments', 'list the built-in experiments, one line each'],
-  ['run', 'run <experiment|file> (--hosts FILE | --lab local) [--port N] [--out DIR] [--json] [--swap-roles] [--accept-host-key SHA256:...]', 'run an experiment on two hosts, print each host\'s transitions, exit 0 only if the promised states were seen'],
+  ['experiments', 'experiments [--dir DIR]', 'list the built-in experiments and those in DIR (or $TCPLAB_EXPERIMENTS), one line each'],
+  ['run', 'run <experiment|file> (--hosts FILE | --lab local) [--port N] [--out DIR] [--json] [--swap-roles] [--accept-host-key SHA256:...] [--experiments DIR]', 'run an experiment on two hosts, print each host\'s transitions, exit 0 only if the promised states were seen'],
   ['web', WEB_USAGE, 'the app in a browser on this machine: serves it on 127.0.0.1 and prints the link (with its access token) to open'],
-  ['validate', 'validate FILE', 'check an experiment file and report every error with its line'],
+  ['validate', 'validate FILE|DIR...', 'check experiment files (and every one in a folder); report every error with file:line:column; exit 0 only if all are valid'],
+  ['schema', 'schema', 'print the JSON Schema of experiment files, for editors (published as resources/experiment.schema.json)'],
   ['help', 'help', 'show this help'],
 ];
 
@@ -51,7 +55,10 @@ async function main(argv: string[]): Promise<number> {
     case 'lab':
       return labCommand(rest);
     case 'experiments':
-      for (const e of builtinExperiments()) console.log(`${e.id.padEnd(20)} ${e.summary}`);
+      return experimentsCommand(rest);
+    case 'schema':
+      if (rest.length > 0) throw new UsageError('usage: tcplab schema');
+      process.stdout.write(experimentJsonSchemaText());
       return 0;
     case 'validate':
       return validateCommand(rest);
@@ -72,12 +79,53 @@ function labCommand(args: string[]): number {
   return runLabScript(action).status;
 }
 
-function validateCommand(args: string[]): number {
-  const file = args[0];
-  if (!file || args.length > 1) throw new UsageError('usage: tcplab validate FILE');
-  const experiment = loadExperimentFile(file);
-  console.log(`${file}: ok (${experiment.id}, ${experiment.steps.length} steps)`);
+function experimentsCommand(args: string[]): number {
+  const { values } = parseArgs({ args, options: { dir: { type: 'string' } } });
+  for (const { experiment: e, file, user } of experimentLibrary(userExperimentsDir(values.dir))) {
+    console.log(`${e.id.padEnd(20)} ${user ? `[user] ${e.summary} (${file})` : e.summary}`);
+  }
   return 0;
+}
+
+/** Every file given, and every experiment file in each folder given; all errors of all files. */
+function validateCommand(args: string[]): number {
+  if (args.length === 0 || args.some((a) => a.startsWith('-'))) throw new UsageError('usage: tcplab validate FILE|DIR...');
+  let bad = 0;
+  let good = 0;
+  for (const arg of args) {
+    let files: string[];
+    try {
+      files = statSync(arg).isDirectory() ? experimentFilesIn(arg) : [arg];
+    } catch (error) {
+      console.error(`${arg}: cannot read: ${(error as Error).message}`);
+      bad++;
+      continue;
+    }
+    if (files.length === 0) {
+      console.error(`${arg}: no experiment files (*.yaml, *.yml, *.json) in this folder`);
+      bad++;
+    }
+    for (const file of files) {
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (error) {
+        console.error(`${file}: cannot read: ${(error as Error).message}`);
+        bad++;
+        continue;
+      }
+      const result = parseExperiment(text, file);
+      if (result.ok) {
+        console.log(`${file}: ok (${result.value.id}, ${result.value.steps.length} steps)`);
+        good++;
+      } else {
+        console.error(result.message);
+        bad++;
+      }
+    }
+  }
+  if (bad > 0) console.error(`${good} valid, ${bad} not valid`);
+  return bad === 0 ? 0 : 2;
 }
 
 async function demoCommand(args: string[]): Promise<number> {
@@ -108,6 +156,7 @@ async function runCommand(args: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       'swap-roles': { type: 'boolean', default: false },
       'accept-host-key': { type: 'string', multiple: true },
+      experiments: { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new UsageError('usage: tcplab run <experiment|file> (--hosts FILE | --lab local) [--port N] [--out DIR] [--json]');
@@ -119,7 +168,7 @@ async function runCommand(args: string[]): Promise<number> {
     if (!/^\d+$/.test(values.port) || !parsed.success) throw new UsageError(`--port must be a whole number from 1 to 65535 (got "${values.port}")`);
     port = parsed.data;
   }
-  const experiment = findExperiment(positionals[0]!);
+  const experiment = findExperiment(positionals[0]!, userExperimentsDir(values.experiments));
   const hostsFile = values.hosts ?? localLabHostsFile();
   const hosts = await readHostsFile(hostsFile);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);

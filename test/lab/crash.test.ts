@@ -49,4 +49,19 @@ describe.skipIf(skipReason)('a run killed with SIGKILL', () => {
     expect(tracefsInstances()).toEqual([]);
     inHost('H1', 'iptables -w -D INPUT -p tcp --dport 9 -m comment --comment someone-else -j ACCEPT');
   });
+
+  it('SIGINT or SIGTERM mid-run: the run aborts, removes its rule, and exits non-zero', async () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const out = mkdtempSync(join(tmpdir(), `tcplab-${signal}-`));
+      const child = spawn(process.execPath, [CLI, 'run', 'lost-fin', '--lab', 'local', '--out', out], { stdio: 'ignore' });
+      await waitFor(() => iptablesRules('H1').some((r) => r.includes('tcplab:')), 90_000, 'the rule to appear on H1');
+      child.kill(signal);
+      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      expect(code).not.toBe(0);
+      expect(iptablesRules('H1').filter((r) => r.includes('tcplab:'))).toEqual([]);
+      const log = readFileSync(join(out, 'session.jsonl'), 'utf8');
+      expect(log).toContain(`aborted: interrupted by ${signal}`);
+      expect(log).toContain('"action":"remove"');
+    }
+  });
 });
