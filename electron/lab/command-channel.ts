@@ -8,6 +8,7 @@
  */
 import type { ClientChannel } from 'ssh2';
 import { shellQuote } from '../../shared/src/safe-values';
+import { onLines } from './channel-lines';
 import type { ExecResult, SshHost } from './ssh-host';
 
 export const COMMAND_LOOP = `d=$(mktemp -d) || exit 1
@@ -27,7 +28,6 @@ interface Pending {
 export class CommandChannel {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private buffer = '';
   private closedWith: Error | undefined;
 
   private constructor(
@@ -49,14 +49,12 @@ export class CommandChannel {
       const timer = setTimeout(() => {
         if (!ready) channel.close();
       }, 20_000);
-      channel.on('data', (chunk: Buffer) => {
-        if (ready) return commands.onData(chunk.toString('utf8'));
-        commands.buffer += chunk.toString('utf8');
-        const at = commands.buffer.indexOf('@@ready\n');
-        if (at < 0) return;
+      onLines(channel, (line) => {
+        if (ready) return commands.onLine(line);
+        // Whatever the login shell printed before (a motd without a newline) is not ours.
+        if (!line.endsWith('@@ready')) return;
         ready = true;
         clearTimeout(timer);
-        commands.buffer = commands.buffer.slice(at + '@@ready\n'.length);
         resolve();
       });
       channel.on('close', () => {
@@ -74,22 +72,16 @@ export class CommandChannel {
     return commands;
   }
 
-  private onData(text: string): void {
-    this.buffer += text;
-    let newline: number;
-    while ((newline = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, newline);
-      this.buffer = this.buffer.slice(newline + 1);
-      const match = /^@@result (\d+) (\d+) ([A-Za-z0-9+/=]*) ([A-Za-z0-9+/=]*)$/.exec(line);
-      if (!match) continue;
-      const pending = this.pending.get(Number(match[1]));
-      this.pending.delete(Number(match[1]));
-      pending?.resolve({
-        code: Number(match[2]),
-        stdout: Buffer.from(match[3] ?? '', 'base64').toString('utf8'),
-        stderr: Buffer.from(match[4] ?? '', 'base64').toString('utf8'),
-      });
-    }
+  private onLine(line: string): void {
+    const match = /^@@result (\d+) (\d+) ([A-Za-z0-9+/=]*) ([A-Za-z0-9+/=]*)$/.exec(line);
+    if (!match) return;
+    const pending = this.pending.get(Number(match[1]));
+    this.pending.delete(Number(match[1]));
+    pending?.resolve({
+      code: Number(match[2]),
+      stdout: Buffer.from(match[3] ?? '', 'base64').toString('utf8'),
+      stderr: Buffer.from(match[4] ?? '', 'base64').toString('utf8'),
+    });
   }
 
   private fail(error: Error): void {

@@ -3,6 +3,7 @@
  * host answering each with its wall clock; the sample with the smallest round trip wins, and
  * offset = hostTime - midpoint of the round trip. Error is at most half that round trip.
  */
+import { onLines } from './channel-lines';
 import type { SshHost } from './ssh-host';
 import { nowMs } from './event-log';
 
@@ -17,17 +18,8 @@ export async function estimateClockOffset(host: SshHost, samples = 8): Promise<C
   const channel = await host.openExec(
     `bash -c 'while read -r _; do if [ -n "$EPOCHREALTIME" ]; then echo "\${EPOCHREALTIME/[.,]/}000"; else date +%s%N; fi; done'`,
   );
-  let buffer = '';
   const waiters: Array<(line: string) => void> = [];
-  channel.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString('utf8');
-    let newline: number;
-    while ((newline = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-      waiters.shift()?.(line);
-    }
-  });
+  onLines(channel, (line) => waiters.shift()?.(line));
   // The first answer waits for the host's login shell to start (seconds where ~/.bashrc does
   // much, e.g. pyenv), which is not part of any round trip; later answers are quick.
   const nextLine = (timeoutMs: number): Promise<string> =>

@@ -8,6 +8,7 @@ import type { ClientChannel } from 'ssh2';
 import type { SsSocket } from '../../shared/src/observations';
 import { parseSs } from '../../shared/src/ss-parser';
 import { shellQuote } from '../../shared/src/safe-values';
+import { onLines } from './channel-lines';
 import type { SshHost } from './ssh-host';
 
 export interface Snapshot {
@@ -38,7 +39,6 @@ export function pollerScript(port: number, intervalMs: number, sessionId: string
 
 export class SocketPoller extends EventEmitter<{ snapshot: [Snapshot]; error: [Error] }> {
   private channel: ClientChannel | undefined;
-  private buffer = '';
   private current: { hostTimeUs: number; lines: string[] } | undefined;
 
   constructor(
@@ -53,24 +53,18 @@ export class SocketPoller extends EventEmitter<{ snapshot: [Snapshot]; error: [E
   async start(): Promise<void> {
     const script = pollerScript(this.port, this.intervalMs, this.sessionId);
     this.channel = await this.host.openExec(`bash -c ${shellQuote(script)}`);
-    this.channel.on('data', (chunk: Buffer) => this.onData(chunk.toString('utf8')));
+    onLines(this.channel, (line) => this.onLine(line));
     this.channel.stderr.on('data', (chunk: Buffer) => this.emit('error', new Error(`${this.host.label}: ss: ${chunk.toString('utf8').trim()}`)));
   }
 
-  private onData(text: string): void {
-    this.buffer += text;
-    let newline: number;
-    while ((newline = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, newline);
-      this.buffer = this.buffer.slice(newline + 1);
-      if (line.startsWith('@@snapshot ')) {
-        this.current = { hostTimeUs: Number(line.slice(11)), lines: [] };
-      } else if (line === '@@end') {
-        if (this.current) this.emit('snapshot', { hostTimeUs: this.current.hostTimeUs, sockets: parseSs(this.current.lines.join('\n')) });
-        this.current = undefined;
-      } else {
-        this.current?.lines.push(line);
-      }
+  private onLine(line: string): void {
+    if (line.startsWith('@@snapshot ')) {
+      this.current = { hostTimeUs: Number(line.slice(11)), lines: [] };
+    } else if (line === '@@end') {
+      if (this.current) this.emit('snapshot', { hostTimeUs: this.current.hostTimeUs, sockets: parseSs(this.current.lines.join('\n')) });
+      this.current = undefined;
+    } else {
+      this.current?.lines.push(line);
     }
   }
 

@@ -13,6 +13,7 @@ import type { ClientChannel } from 'ssh2';
 import type { TraceTransition } from '../../shared/src/observations';
 import { parseTraceLine, TraceClock } from '../../shared/src/trace-parser';
 import { shellQuote } from '../../shared/src/safe-values';
+import { onLines } from './channel-lines';
 import type { SshHost } from './ssh-host';
 
 export const TRACE_INSTANCE_PREFIX = 'tcplab-';
@@ -66,7 +67,6 @@ export interface TracedTransition extends TraceTransition {
 
 export class StateTracer extends EventEmitter<{ transition: [TracedTransition]; error: [Error] }> {
   private channel: ClientChannel | undefined;
-  private buffer = '';
   private readonly clock = new TraceClock();
   private pending: TraceTransition[] = [];
   /** Why tracing is not available on this host, when it is not. */
@@ -88,20 +88,14 @@ export class StateTracer extends EventEmitter<{ transition: [TracedTransition]; 
       let ready = false;
       const stderr: string[] = [];
       channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
-      channel.on('data', (chunk: Buffer) => {
-        this.buffer += chunk.toString('utf8');
-        let newline: number;
-        while ((newline = this.buffer.indexOf('\n')) >= 0) {
-          const line = this.buffer.slice(0, newline);
-          this.buffer = this.buffer.slice(newline + 1);
-          if (!ready && line === 'tcplab-tracer-ready') {
-            ready = true;
-            resolve(true);
-          } else if (line.startsWith('tcplab-tracer-unavailable: ')) {
-            this.unavailable = line.slice('tcplab-tracer-unavailable: '.length);
-          } else {
-            this.onLine(line);
-          }
+      onLines(channel, (line) => {
+        if (!ready && line === 'tcplab-tracer-ready') {
+          ready = true;
+          resolve(true);
+        } else if (line.startsWith('tcplab-tracer-unavailable: ')) {
+          this.unavailable = line.slice('tcplab-tracer-unavailable: '.length);
+        } else {
+          this.onLine(line);
         }
       });
       channel.on('close', () => {
