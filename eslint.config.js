@@ -38,8 +38,6 @@ export default tseslint.config(
   },
   {
     files: ['renderer/**/*.ts', 'renderer/**/*.tsx'],
-    // The Vite config is build tooling that runs in Node, not renderer code.
-    ignores: ['renderer/vite.config.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         paths: nodeBuiltinNames.map((name) => ({ name, message: 'The renderer has no Node: it talks to the engine only through LabApi (DESIGN.md, Layers).' })),

@@ -1,3 +1,4 @@
+// Build tooling (runs under Node, so it lives outside renderer/, whose code has no Node).
 // Builds the renderer into renderer/dist, which `tcplab web` serves (and the Electron shell will
 // load from disk). Everything is bundled, fonts included: no request leaves the machine.
 import { fileURLToPath } from 'node:url';
@@ -6,7 +7,7 @@ import tailwindcss from '@tailwindcss/vite';
 import { defineConfig } from 'vite';
 
 export default defineConfig({
-  root: fileURLToPath(new URL('.', import.meta.url)),
+  root: fileURLToPath(new URL('./renderer', import.meta.url)),
   base: './',
   plugins: [react(), tailwindcss()],
   build: {
