@@ -10,6 +10,7 @@ import { experimentJsonSchemaText } from '../../shared/src/experiment-json-schem
 import { describeTransition } from '../lab/lab-session';
 import { ExperimentRun, SetupError, type RunResult } from '../lab/experiment-runner';
 import { ConfigError, readHostsFile } from '../lab/hosts-config';
+import { allRequiredPass, checkHosts, formatHostCheck } from '../lab/preflight';
 import { HostConnectError } from '../lab/ssh-host';
 import { LabUnavailable, localLabHostsFile, runLabScript } from '../lab/virtual-lab';
 import { port as portSchema } from '../../shared/src/safe-values';
@@ -21,6 +22,7 @@ const COMMANDS: Array<[name: string, usage: string, summary: string]> = [
   ['demo', 'demo', 'bring the local virtual lab up and run the article\'s two experiments on it (normal-teardown, lost-fin)'],
   ['experiments', 'experiments [--dir DIR]', 'list the built-in experiments and those in DIR (or $TCPLAB_EXPERIMENTS), one line each'],
   ['run', 'run <experiment|file> (--hosts FILE | --lab local) [--port N] [--out DIR] [--json] [--swap-roles] [--accept-host-key SHA256:...] [--experiments DIR]', 'run an experiment on two hosts, print each host\'s transitions, exit 0 only if the promised states were seen'],
+  ['check', 'check (--hosts FILE | --lab local) [--json] [--accept-host-key SHA256:...]', 'preflight both hosts: ss, netcat flavor, iptables, sudo, tracefs, tcpdump, python3, clock offset; each failing item with the command that fixes it; exit 0 only if nothing required fails'],
   ['web', WEB_USAGE, 'the app in a browser on this machine: serves it on 127.0.0.1 and prints the link (with its access token) to open'],
   ['validate', 'validate FILE|DIR...', 'check experiment files (and every one in a folder); report every error with file:line:column; exit 0 only if all are valid'],
   ['schema', 'schema', 'print the JSON Schema of experiment files, for editors (published as resources/experiment.schema.json)'],
@@ -68,6 +70,8 @@ async function main(argv: string[]): Promise<number> {
       return demoCommand(rest);
     case 'web':
       return webCommand(rest);
+    case 'check':
+      return checkCommand(rest);
     default:
       throw new UsageError(`unknown command "${command}"; run "tcplab help" to see the commands`);
   }
@@ -160,8 +164,7 @@ async function runCommand(args: string[]): Promise<number> {
     },
   });
   if (positionals.length !== 1) throw new UsageError('usage: tcplab run <experiment|file> (--hosts FILE | --lab local) [--port N] [--out DIR] [--json]');
-  if ((values.hosts === undefined) === (values.lab === undefined)) throw new UsageError('give exactly one of --hosts FILE or --lab local');
-  if (values.lab !== undefined && values.lab !== 'local') throw new UsageError(`--lab takes only "local" (got "${values.lab}")`);
+  const hostsFile = hostsFileOption(values);
   let port: number | undefined;
   if (values.port !== undefined) {
     const parsed = portSchema.safeParse(Number(values.port));
@@ -169,7 +172,6 @@ async function runCommand(args: string[]): Promise<number> {
     port = parsed.data;
   }
   const experiment = findExperiment(positionals[0]!, userExperimentsDir(values.experiments));
-  const hostsFile = values.hosts ?? localLabHostsFile();
   const hosts = await readHostsFile(hostsFile);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   const outDir = resolve(values.out ?? join('runs', `${stamp}-${experiment.id}`));
@@ -197,6 +199,37 @@ async function runCommand(args: string[]): Promise<number> {
   if (values.json) console.log(JSON.stringify(jsonSummary(result)));
   else printSummary(result, progress);
   return result.passed ? 0 : 1;
+}
+
+/** The hosts file named by `--hosts FILE` or `--lab local` (exactly one of them). */
+function hostsFileOption(values: { hosts?: string | undefined; lab?: string | undefined }): string {
+  if ((values.hosts === undefined) === (values.lab === undefined)) throw new UsageError('give exactly one of --hosts FILE or --lab local');
+  if (values.lab !== undefined && values.lab !== 'local') throw new UsageError(`--lab takes only "local" (got "${values.lab}")`);
+  return values.hosts ?? localLabHostsFile();
+}
+
+async function checkCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      hosts: { type: 'string' },
+      lab: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'accept-host-key': { type: 'string', multiple: true },
+    },
+  });
+  if (positionals.length > 0) throw new UsageError('usage: tcplab check (--hosts FILE | --lab local) [--json]');
+  const hosts = await readHostsFile(hostsFileOption(values));
+  const checks = await checkHosts(hosts, new Set(values['accept-host-key'] ?? []));
+  const ok = allRequiredPass(checks);
+  if (values.json) {
+    console.log(JSON.stringify({ ok, hosts: checks }, null, 2));
+  } else {
+    console.log(checks.map(formatHostCheck).join('\n\n'));
+    console.log(`\n${ok ? 'ready: both hosts have everything experiments need' : 'NOT READY: fix the FAIL items above (each with its command), then check again'}`);
+  }
+  return ok ? 0 : 1;
 }
 
 function reportEvent(event: LabEvent, print: (line: string) => void): void {

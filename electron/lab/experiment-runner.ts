@@ -26,6 +26,8 @@ import {
   type TunableSysctl,
 } from '../../shared/src/experiment-schema';
 import { isoMicros, type HostResult, type LabEvent, type PaneName } from '../../shared/src/events';
+import { NETCAT_PROBE, parseNetcatProbe, type NetcatFlavor } from '../../shared/src/netcat';
+import { refusal, requirementsOf } from '../../shared/src/preflight';
 import { passesInOrder, type ConnectionHistory } from '../../shared/src/reconcile';
 import { shellQuote } from '../../shared/src/safe-values';
 import type { TcpState } from '../../shared/src/tcp-states';
@@ -33,6 +35,7 @@ import { SessionLog } from './event-log';
 import { iptablesCommand, listOwnedRules, ruleArguments, RuleRefused } from './firewall-ledger';
 import type { ResolvedHosts } from './hosts-config';
 import { HOST_LABELS, LabSession, liveSessionsOn, sessionMarker, type LabHostLabel } from './lab-session';
+import { checkHost } from './preflight';
 import type { SshHost } from './ssh-host';
 import { RESOURCES_DIR } from './virtual-lab';
 
@@ -106,16 +109,7 @@ export function runDirectory(sessionId: string, label: string): string {
   return `/tmp/tcplab-${sessionId}-${label.toLowerCase()}`;
 }
 
-export type NetcatFlavor = 'openbsd' | 'ncat' | 'traditional' | 'busybox';
-
-/** The flavor a netcat's `-h` (or `--version`) text names, or undefined for none we know. */
-export function classifyNetcat(helpText: string): NetcatFlavor | undefined {
-  if (/OpenBSD netcat/i.test(helpText)) return 'openbsd';
-  if (/\bNcat\b/.test(helpText)) return 'ncat';
-  if (/BusyBox/.test(helpText)) return 'busybox';
-  if (/\[v1\.1\d/.test(helpText) || /connect to somewhere:/.test(helpText)) return 'traditional';
-  return undefined;
-}
+export { classifyNetcat, type NetcatFlavor } from '../../shared/src/netcat';
 
 /** An `nc` step's intent with the host names resolved and defaults applied. */
 export interface NetcatCall {
@@ -271,6 +265,13 @@ export class ExperimentRun {
       for (const fd of this.transcripts.values()) closeSync(fd);
       throw new SetupError((setupError as Error).message, { cause: setupError });
     }
+    const refused = await this.preflight().catch((error: unknown) => `preflight failed: ${(error as Error).message}`);
+    if (refused !== undefined) {
+      await this.session.close('refused to start: a host lacks what the experiment needs');
+      this.log.close();
+      for (const fd of this.transcripts.values()) closeSync(fd);
+      throw new SetupError(refused);
+    }
     try {
       await this.waitForPrompts();
       await Promise.all(HOST_LABELS.map((label) => this.recoverLeftovers(label)));
@@ -304,6 +305,26 @@ export class ExperimentRun {
     const result: RunResult = { experiment: experiment.id, passed, out: outDir, hosts, ...values, ...(error ? { error } : {}) };
     writeFileSync(join(outDir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
     return result;
+  }
+
+  /**
+   * Checks both hosts (shared/src/preflight.ts) and logs every item; returns why the run must
+   * not start when a host fails an item this experiment needs, naming the host and the item.
+   */
+  private async preflight(): Promise<string | undefined> {
+    const checks = await Promise.all(
+      HOST_LABELS.map((label) => {
+        const clockOffsetMs = this.session.clockOffsetMs.get(label);
+        return checkHost(this.session.host(label), clockOffsetMs !== undefined ? { clockOffsetMs } : {});
+      }),
+    );
+    for (const check of checks) {
+      const label = check.host as LabHostLabel;
+      for (const item of check.items) {
+        this.log.append({ type: 'capability', host: label, name: `check:${item.name}`, ok: item.ok, detail: `${item.detail}${item.ok || !item.fix ? '' : ` (fix: ${item.fix})`}` });
+      }
+    }
+    return refusal(checks, requirementsOf(this.options.experiment, this.roles), this.options.experiment.id);
   }
 
   /** A misspelt helper name fails before any host is touched. */
@@ -389,16 +410,8 @@ export class ExperimentRun {
   /** Which netcat the host has (asked once per run), reported as a capability. */
   private async findNetcat(label: LabHostLabel): Promise<{ command: string; flavor: NetcatFlavor } | null> {
     if (this.netcats.has(label)) return this.netcats.get(label)!;
-    const probe = await this.session.host(label).exec('for c in nc ncat netcat; do command -v $c >/dev/null 2>&1 && { echo "@@$c"; { $c -h; $c --version; } 2>&1 </dev/null | head -8; }; done; true', { timeoutMs: 10_000 });
-    let found: { command: string; flavor: NetcatFlavor } | null = null;
-    for (const section of probe.stdout.split('@@').slice(1)) {
-      const [command = '', ...text] = section.split('\n');
-      const flavor = classifyNetcat(text.join('\n'));
-      if (flavor && /^(nc|ncat|netcat)$/.test(command)) {
-        found = { command, flavor };
-        break;
-      }
-    }
+    const probe = await this.session.host(label).exec(NETCAT_PROBE, { timeoutMs: 10_000 });
+    const found = parseNetcatProbe(probe.stdout);
     this.netcats.set(label, found);
     this.log.append({
       type: 'capability',
