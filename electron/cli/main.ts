@@ -16,6 +16,7 @@ import { LabUnavailable, localLabHostsFile, runLabScript } from '../lab/virtual-
 import { port as portSchema } from '../../shared/src/safe-values';
 import type { LabEvent } from '../../shared/src/events';
 import { WEB_USAGE, webCommand } from '../web/web-command';
+import { FIGURES_USAGE, REPORT_USAGE, figuresCommand, reportCommand, runFigures } from '../figures/figures-command';
 
 const COMMANDS: Array<[name: string, usage: string, summary: string]> = [
   ['lab', 'lab up | down | status', 'build, remove or inspect the local virtual lab (H1 and H2 as network namespaces; Linux, root)'],
@@ -23,6 +24,8 @@ const COMMANDS: Array<[name: string, usage: string, summary: string]> = [
   ['experiments', 'experiments [--dir DIR]', 'list the built-in experiments and those in DIR (or $TCPLAB_EXPERIMENTS), one line each'],
   ['run', 'run <experiment|file> (--hosts FILE | --lab local) [--port N] [--out DIR] [--json] [--swap-roles] [--accept-host-key SHA256:...] [--experiments DIR]', 'run an experiment on two hosts, print each host\'s transitions, exit 0 only if the promised states were seen'],
   ['check', 'check (--hosts FILE | --lab local) [--json] [--accept-host-key SHA256:...]', 'preflight both hosts: ss, netcat flavor, iptables, sudo, tracefs, tcpdump, python3, clock offset; each failing item with the command that fixes it; exit 0 only if nothing required fails'],
+  ['figures', FIGURES_USAGE, 'a recorded run\'s figures as SVG and PNG: each host\'s window at an instant, the timeline, the state diagram (no hosts needed)'],
+  ['report', REPORT_USAGE, 'a recorded run as one self-contained HTML file (figures, states, transcripts, explanation) that opens offline and prints to PDF'],
   ['web', WEB_USAGE, 'the app in a browser on this machine: serves it on 127.0.0.1 and prints the link (with its access token) to open'],
   ['validate', 'validate FILE|DIR...', 'check experiment files (and every one in a folder); report every error with file:line:column; exit 0 only if all are valid'],
   ['schema', 'schema', 'print the JSON Schema of experiment files, for editors (published as resources/experiment.schema.json)'],
@@ -68,6 +71,10 @@ async function main(argv: string[]): Promise<number> {
       return runCommand(rest);
     case 'demo':
       return demoCommand(rest);
+    case 'figures':
+      return figuresCommand(rest);
+    case 'report':
+      return reportCommand(rest);
     case 'web':
       return webCommand(rest);
     case 'check':
@@ -194,6 +201,7 @@ async function runCommand(args: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const result = await run.run();
+  await runFigures(outDir, progress);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   if (values.json) console.log(JSON.stringify(jsonSummary(result)));
