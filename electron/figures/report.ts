@@ -94,7 +94,7 @@ export async function buildReport(runDir: string, request: Pick<FigureRequest, '
 
   html.push('<section class="explanation"><h2>What the experiment shows</h2>');
   if (experiment) {
-    for (const paragraph of fill(experiment.explanation).split(/\n\s*\n/)) html.push(`<p>${esc(paragraph.trim())}</p>`);
+    for (const paragraph of fill(experiment.explanation).split(/\n\s*\n/)) html.push(`<p>${esc(paragraph.trim().replace(/\s*\n\s*/g, ' '))}</p>`);
   } else {
     html.push(`<p>The experiment "${esc(id)}" is not in this installation's library; its explanation is not available.</p>`);
   }
