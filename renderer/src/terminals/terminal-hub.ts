@@ -3,15 +3,23 @@
  * and the workspace's shells write into the same terminal, one after the other, so the
  * scrollback reads as one story.
  *
+ * Keys: Ctrl+Shift+F searches, Ctrl+Shift+C copies the selection, Ctrl+Shift+V pastes (the
+ * browser's own paste, which xterm turns into input); plain Ctrl+C always goes to the host (SIGINT).
+ * A paste larger than MAX_PANE_INPUT is not sent: the pane says so instead.
+ *
+ * Connection trouble (`connection` events) is written into the host's panes, locally: it is
+ * never sent to the host.
+ *
  * Back-pressure: each `pane-output` event is written with xterm's write callback, which fires
  * once xterm has processed the data; only then is it acknowledged to the engine (cumulatively,
  * "up to event seq", coalesced per task), which resumes the SSH channel below its low watermark.
  */
 import { FitAddon } from '@xterm/addon-fit';
+import { SearchAddon, type ISearchOptions } from '@xterm/addon-search';
 import { WebglAddon } from '@xterm/addon-webgl';
 import { Terminal, type ITheme } from '@xterm/xterm';
 import type { PaneName } from '../../../shared/src/events';
-import type { ApiHostLabel, SessionEventMessage } from '../../../shared/src/lab-api';
+import { MAX_PANE_INPUT, type ApiHostLabel, type SessionEventMessage } from '../../../shared/src/lab-api';
 import type { LabClient } from '../api/lab-client';
 
 export const TERMINAL_FONT = '"JetBrains Mono", ui-monospace, monospace';
@@ -37,9 +45,33 @@ const LIGHT: ITheme = {
   brightYellow: '#854d0e',
 };
 
+/** Lines kept above the screen per pane (a 100 MB flood keeps only its tail). */
+export const SCROLLBACK_LINES = 10_000;
+
+const searchDecorations = (dark: boolean): NonNullable<ISearchOptions['decorations']> => ({
+  matchBackground: dark ? '#854d0e' : '#fde68a',
+  matchOverviewRuler: '#d97706',
+  activeMatchBackground: dark ? '#c2410c' : '#fb923c',
+  activeMatchColorOverviewRuler: '#ea580c',
+});
+
+export interface SearchResult {
+  /** 0-based index of the active match; -1 when there are more matches than are highlighted. */
+  index: number;
+  count: number;
+}
+
 export class PaneTerminal {
   readonly term: Terminal;
   private readonly fitAddon = new FitAddon();
+  private readonly searchAddon = new SearchAddon({ highlightLimit: 2000 });
+  private dark: boolean;
+  /** Called when the user asks to search (Ctrl+Shift+F); the pane's React part shows its box. */
+  onSearchRequest: (() => void) | undefined;
+  /** The latest search's result count, for the search box. */
+  onSearchResults: ((result: SearchResult) => void) | undefined;
+  /** Set while the host's connection is down, so reconnecting is reported once it is back. */
+  private connectionLost = false;
   renderer: 'webgl' | 'dom' = 'dom';
   private opened = false;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
@@ -47,6 +79,8 @@ export class PaneTerminal {
   /** The session whose shell last wrote here; a new one gets a separator line. */
   private shownSession: string | undefined;
   private written = false;
+  /** Characters of host output xterm has processed (its write callback ran), for flood checks. */
+  drawnChars = 0;
 
   constructor(
     private readonly client: LabClient,
@@ -54,17 +88,22 @@ export class PaneTerminal {
     readonly pane: PaneName,
     dark: boolean,
   ) {
+    this.dark = dark;
     this.term = new Terminal({
       fontFamily: TERMINAL_FONT,
       fontSize: 13,
       lineHeight: 1.1,
-      scrollback: 5000,
+      scrollback: SCROLLBACK_LINES,
       cursorBlink: false,
-      allowProposedApi: false,
+      // The search addon highlights every match with decorations, which xterm still calls proposed API.
+      allowProposedApi: true,
       theme: dark ? DARK : LIGHT,
     });
     this.term.loadAddon(this.fitAddon);
-    this.term.onData((data) => this.client.input(this.host, this.pane, data));
+    this.term.loadAddon(this.searchAddon);
+    this.searchAddon.onDidChangeResults(({ resultIndex, resultCount }) => this.onSearchResults?.({ index: resultIndex, count: resultCount }));
+    this.term.attachCustomKeyEventHandler((event) => this.onKey(event));
+    this.term.onData((data) => this.send(data));
     this.term.onResize(({ cols, rows }) => this.client.resize(this.host, this.pane, cols, rows));
   }
 
@@ -95,6 +134,85 @@ export class PaneTerminal {
     }
   }
 
+  /** Keys the app takes before xterm: Ctrl+Shift+F/C/V. Everything else (Ctrl+C too) goes to the host. */
+  private onKey(event: KeyboardEvent): boolean {
+    if (!event.ctrlKey || !event.shiftKey || event.altKey || event.metaKey) return true;
+    if (event.code === 'KeyF') {
+      if (event.type === 'keydown') {
+        event.preventDefault();
+        this.onSearchRequest?.();
+      }
+      return false;
+    }
+    if (event.code === 'KeyC') {
+      if (event.type === 'keydown') {
+        event.preventDefault();
+        void this.copySelection();
+      }
+      return false;
+    }
+    // The browser's paste (Ctrl+Shift+V is "paste as plain text") reaches xterm's textarea as a
+    // paste event, which xterm turns into onData: only keep xterm from sending the key itself.
+    if (event.code === 'KeyV') return false;
+    return true;
+  }
+
+  /** Typing and pastes to the host; a paste too large for one message is refused, in the pane. */
+  send(data: string): void {
+    if (data.length > MAX_PANE_INPUT) {
+      this.term.write(
+        `\r\n\x1b[1;33m*** Not pasted: ${data.length.toLocaleString('en')} characters is more than a pane takes at once ` +
+          `(${MAX_PANE_INPUT.toLocaleString('en')}). Paste it in smaller parts, or copy the file to the host with scp. ***\x1b[0m\r\n`,
+      );
+      return;
+    }
+    this.client.input(this.host, this.pane, data);
+  }
+
+  /** Copies the selection to the clipboard; false when nothing is selected or the browser refuses. */
+  async copySelection(): Promise<boolean> {
+    const text = this.term.getSelection();
+    if (!text) return false;
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  find(term: string, direction: 'next' | 'previous'): boolean {
+    if (!term) {
+      this.searchAddon.clearDecorations();
+      this.onSearchResults?.({ index: -1, count: 0 });
+      return false;
+    }
+    const options: ISearchOptions = { decorations: searchDecorations(this.dark), incremental: direction === 'next' };
+    return direction === 'next' ? this.searchAddon.findNext(term, options) : this.searchAddon.findPrevious(term, options);
+  }
+
+  /** Removes the highlights; the active match stays selected, ready to copy. */
+  clearSearch(): void {
+    this.searchAddon.clearDecorations();
+  }
+
+  /** A connection change of this pane's host, written into the pane (never sent to the host). */
+  connection(status: string, detail: string | undefined, attempt: number | undefined): void {
+    const why = detail ? `: ${detail}` : '';
+    if (status === 'disconnected') {
+      this.connectionLost = true;
+      this.term.write(`\r\n\x1b[1;31m*** Connection to ${this.host} lost${why}. ***\x1b[0m\r\n`);
+    } else if (status === 'reconnecting') {
+      this.connectionLost = true;
+      this.term.write(`\x1b[1;33m*** Reconnecting to ${this.host} (attempt ${attempt ?? 1})${why}... ***\x1b[0m\r\n`);
+    } else if (status === 'failed' && this.connectionLost) {
+      this.term.write(`\x1b[1;31m*** Could not reconnect to ${this.host}${why}. Use Disconnect, then Connect. ***\x1b[0m\r\n`);
+    } else if (status === 'connected' && this.connectionLost) {
+      this.connectionLost = false;
+      this.term.write(`\x1b[1;32m*** Connected to ${this.host} again: a new shell follows. Commands running when the connection dropped were lost. ***\x1b[0m\r\n`);
+    }
+  }
+
   fit(): void {
     if (!this.opened || !this.term.element?.isConnected) return;
     const before = { cols: this.term.cols, rows: this.term.rows };
@@ -108,6 +226,7 @@ export class PaneTerminal {
   }
 
   setDark(dark: boolean): void {
+    this.dark = dark;
     this.term.options.theme = dark ? DARK : LIGHT;
   }
 
@@ -120,7 +239,10 @@ export class PaneTerminal {
   output(session: string, seq: number, data: string): void {
     this.startSession(session);
     this.written = true;
-    this.term.write(data, () => this.drawnUpTo(session, seq));
+    this.term.write(data, () => {
+      this.drawnChars += data.length;
+      this.drawnUpTo(session, seq);
+    });
   }
 
   note(session: string, text: string): void {
@@ -172,8 +294,12 @@ export class TerminalHub {
   /** Pane traffic of any session goes to its terminal. */
   onEvent(message: SessionEventMessage): void {
     const { event, session } = message;
-    if (event.type !== 'pane-output' && event.type !== 'pane-close') return;
+    if (event.type !== 'pane-output' && event.type !== 'pane-close' && event.type !== 'connection') return;
     if (event.host !== 'H1' && event.host !== 'H2') return; // a log may name other hosts; this workspace has two
+    if (event.type === 'connection') {
+      for (const pane of ['upper', 'lower'] as const) this.get(event.host, pane).connection(event.status, event.detail, event.attempt);
+      return;
+    }
     if (event.type === 'pane-output') this.get(event.host, event.pane).output(session, event.seq, event.data);
     else this.get(event.host, event.pane).note(session, `[${event.host} ${event.pane} shell closed: ${event.reason}]`);
   }
