@@ -94,6 +94,50 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
     await screenshot(page, '03-typed');
   });
 
+  it('searches a pane (Ctrl+Shift+F), copies the match (Ctrl+Shift+C) and pastes it into another pane (Ctrl+Shift+V); Ctrl+C still interrupts', async () => {
+    await browser.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(app.url).origin });
+    const marker = `needle${Date.now() % 100000}`;
+    await page.getByTestId('pane-H1-upper').click();
+    await page.keyboard.type(`echo ${marker.slice(0, 6)}''${marker.slice(6)}`); // the echoed command line must not match
+    await page.keyboard.press('Enter');
+    await expect.poll(() => paneText(page, 'H1', 'upper'), { timeout: 15_000 }).toContain(`\n${marker}\n`);
+
+    await page.keyboard.press('Control+Shift+F');
+    const input = page.getByTestId('search-input-H1-upper');
+    await input.waitFor();
+    await input.fill(marker);
+    await expect.poll(() => page.getByTestId('search-count-H1-upper').textContent()).toBe('1 of 1');
+    await screenshot(page, '03b-search');
+    // Escape closes the box and gives the focus back to the terminal, the match still selected: copy it.
+    await input.press('Escape');
+    expect(await page.getByTestId('search-H1-upper').count()).toBe(0);
+    await page.keyboard.press('Control+Shift+C');
+    await expect.poll(() => page.evaluate<string>('navigator.clipboard.readText()')).toBe(marker);
+
+    await page.getByTestId('pane-H2-upper').click();
+    await page.keyboard.type('echo pasted:');
+    await page.keyboard.press('Control+Shift+V');
+    await page.keyboard.type(':$((6*7))');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => paneText(page, 'H2', 'upper'), { timeout: 15_000 }).toContain(`pasted:${marker}:42`);
+
+    // A paste larger than one message is refused in the pane, in words, and nothing reaches the host.
+    await page.evaluate(`navigator.clipboard.writeText('echo ' + 'x'.repeat(70000))`);
+    await page.keyboard.press('Control+Shift+V');
+    // 70,005 characters, and xterm's bracketed-paste markers around them when the shell asked for those.
+    await expect.poll(() => paneText(page, 'H2', 'upper')).toMatch(/\*\*\* Not pasted: 70,0(05|17) characters is more than a pane takes/);
+
+    // Ctrl+C is the host's: it interrupts a running command.
+    await page.keyboard.type('sleep 600; echo not-interrupted');
+    await page.keyboard.press('Enter');
+    await page.waitForTimeout(500);
+    await page.keyboard.press('Control+C');
+    await page.keyboard.type('echo after-$((40+2))');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => paneText(page, 'H2', 'upper'), { timeout: 15_000 }).toContain('after-42');
+    expect(await paneText(page, 'H2', 'upper')).not.toContain('\nnot-interrupted');
+  });
+
   it('shows a flood larger than the engine\'s pause threshold whole: xterm acknowledges what it drew, and the channel resumes', async () => {
     // ~2 MB: twice Pane's HIGH_WATERMARK. Without acknowledgements from the page the engine
     // would pause the channel at 1 MiB and the last number would never arrive.
@@ -113,7 +157,26 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
     expect(await page.locator('[data-testid="sockets-H1"] tr[data-state="FIN_WAIT1"]').count()).toBeGreaterThan(0);
     // The FIN cannot get through, so a timer is running on H1's socket (its countdown is shown).
     expect(await page.locator('[data-testid="sockets-H1"] tr[data-state="FIN_WAIT1"] td').last().textContent()).toMatch(/\d s/);
+    // And on the state diagram: each host's state ringed, the path there drawn along the diagram's edges.
+    await page.locator('[data-testid="diagram-host-H1"][data-state="FIN_WAIT1"]').waitFor({ timeout: 10_000 });
+    await page.locator('[data-testid="diagram-host-H2"][data-state="ESTABLISHED"]').waitFor({ timeout: 10_000 });
+    const drawn = async (host: string) =>
+      page.locator(`[data-testid="state-diagram"] [data-path-host="${host}"]`).evaluateAll((paths) => paths.map((p) => p.getAttribute('data-path-edge') ?? `jump ${p.getAttribute('data-jump')}`));
+    expect(await drawn('H1')).toEqual(['CLOSED->SYN_SENT', 'SYN_SENT->ESTABLISHED', 'ESTABLISHED->FIN_WAIT1']);
+    expect(await drawn('H2')).toEqual(['CLOSED->LISTEN', 'LISTEN->SYN_RECV', 'SYN_RECV->ESTABLISHED']);
+    expect(await page.getByTestId('state-diagram').getAttribute('aria-label')).toBe('TCP state diagram: H1 in FIN_WAIT1, H2 in ESTABLISHED');
     await screenshot(page, '04-lost-fin-running');
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    await screenshot(page, '04b-lost-fin-running-1920');
+    await page.getByRole('button', { name: /Dark/ }).click();
+    await screenshot(page, '04c-lost-fin-running-1920-dark');
+    await page.getByTestId('diagram-enlarge').click();
+    await page.locator('[data-testid="large-diagram-host-H1"][data-state="FIN_WAIT1"]').waitFor();
+    await screenshot(page, '04d-diagram-large-dark');
+    await page.keyboard.press('Escape');
+    expect(await page.getByTestId('large-state-diagram').count()).toBe(0);
+    await page.getByRole('button', { name: /Light/ }).click();
+    await page.setViewportSize({ width: 1280, height: 720 });
 
     const result = page.getByTestId('run-result');
     await result.waitFor({ timeout: RUN_TIMEOUT });

@@ -2,7 +2,7 @@
  * Debian's Chromium driven by playwright-core (no browser download): headless, no sandbox (CI
  * runs as root), no GPU, nothing that phones home, and a fresh profile per run.
  */
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -38,4 +38,41 @@ export function paneText(page: Page, host: 'H1' | 'H2', pane: 'upper' | 'lower')
     ([h, p]) => (globalThis as unknown as { tcplab: { paneText: PaneText } }).tcplab.paneText(h, p),
     [host, pane] as const,
   );
+}
+
+/** Characters of host output a pane's xterm has processed (see renderer/src/main.tsx). */
+export function paneChars(page: Page, host: 'H1' | 'H2', pane: 'upper' | 'lower'): Promise<number> {
+  return page.evaluate(
+    ([h, p]) => (globalThis as unknown as { tcplab: { paneChars: (host: 'H1' | 'H2', pane: 'upper' | 'lower') => number } }).tcplab.paneChars(h, p),
+    [host, pane] as const,
+  );
+}
+
+/** The smallest n whose `seq 1 n` output (as a terminal shows it) is at least `chars` long. */
+export function seqCountFor(chars: number): number {
+  let low = 1;
+  let high = chars;
+  while (low < high) {
+    const mid = Math.floor((low + high) / 2);
+    if (seqOutputChars(mid) >= chars) high = mid;
+    else low = mid + 1;
+  }
+  return low;
+}
+
+/** `seq 1 n` as a terminal shows it: every line ends in CR LF (the PTY's onlcr). */
+export function seqOutputChars(n: number): number {
+  let total = 0;
+  for (let digits = 1, low = 1; low <= n; digits++, low *= 10) {
+    const high = Math.min(n, low * 10 - 1);
+    total += (high - low + 1) * (digits + 2);
+  }
+  return total;
+}
+
+/** The process's peak resident memory (VmHWM), in MiB. */
+export function peakRssMiB(pid: number): number {
+  const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`no VmHWM for process ${pid}`);
+  return Number(match[1]) / 1024;
 }

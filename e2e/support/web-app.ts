@@ -9,6 +9,8 @@ const REPO = join(import.meta.dirname, '..', '..');
 
 export interface RunningWebApp {
   url: string;
+  /** The server's process (the engine runs in it): for memory readings. */
+  pid: number;
   output: () => string;
   stop(): Promise<number | null>;
 }
@@ -36,6 +38,7 @@ export async function startWebApp(args: string[], timeoutMs = 60_000): Promise<R
   });
   return {
     url,
+    pid: child.pid!,
     output: () => output,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGINT');

@@ -86,6 +86,12 @@ export interface LabSessionOptions {
    * acknowledgePaneOutput(), so a slow screen pauses the SSH channel (the app: xterm's write callback).
    */
   paneAcks?: 'on-log' | 'by-consumer';
+  /**
+   * When a host's connection drops, reconnect it (SshHost: capped backoff, never after an
+   * authentication or host-key refusal) and reopen its panes and observers: the app's workspace.
+   * Headless runs leave it off: a run that lost a host has failed.
+   */
+  reconnect?: boolean;
 }
 
 export class LabSession {
@@ -101,18 +107,25 @@ export class LabSession {
   readonly paneTail = new Map<string, string>();
   private transitionTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Hosts whose panes and observers were set up once (so a later 'connected' is a reconnect). */
+  private readonly prepared = new Set<LabHostLabel>();
   /** With paneAcks 'by-consumer': per pane, [seq of a pane-output event, its bytes], oldest first. */
   private readonly unacknowledged = new Map<string, Array<[seq: number, bytes: number]>>();
 
   constructor(readonly options: LabSessionOptions) {
     for (const label of HOST_LABELS) {
-      const host = new SshHost(options.hosts.hosts[label], {
-        knownHostsFile: options.hosts.knownHostsFile,
-        ...(options.acceptedFingerprints ? { acceptedFingerprints: options.acceptedFingerprints } : {}),
-      });
-      host.on('status', (status, detail, attempt) =>
-        this.log.append({ type: 'connection', host: label, status, ...(detail ? { detail } : {}), ...(attempt ? { attempt } : {}) }),
+      const host = new SshHost(
+        options.hosts.hosts[label],
+        {
+          knownHostsFile: options.hosts.knownHostsFile,
+          ...(options.acceptedFingerprints ? { acceptedFingerprints: options.acceptedFingerprints } : {}),
+        },
+        options.reconnect ? { reconnect: true } : {},
       );
+      host.on('status', (status, detail, attempt) => {
+        this.log.append({ type: 'connection', host: label, status, ...(detail ? { detail } : {}), ...(attempt ? { attempt } : {}) });
+        if (status === 'connected' && this.prepared.has(label) && !this.closed) void this.restoreHost(label);
+      });
       this.hosts.set(label, host);
       this.observations.set(label, new HostObservations(options.port));
     }
@@ -174,6 +187,30 @@ export class LabSession {
     this.log.append({ type: 'clock', host: label, offsetMs: clock.offsetMs, rttMs: clock.rttMs });
     observations.ownAddresses = parseIpAddresses(addresses);
 
+    const [traceAvailable] = await Promise.all([this.observe(label), this.openPanes(label)]);
+    observations.traceAvailable = traceAvailable;
+    this.prepared.add(label);
+    this.transitionTimer ??= setInterval(() => this.emitSettledTransitions(false), 100);
+  }
+
+  /**
+   * After a reconnect: the host's shells, poller and tracer died with the old connection. New
+   * shells (the old ones' commands are gone: the panes say so), and the observers again; the
+   * tracer reuses its tracefs instance, which is named after the session.
+   */
+  private async restoreHost(label: LabHostLabel): Promise<void> {
+    try {
+      const [traceAvailable] = await Promise.all([this.observe(label), this.openPanes(label)]);
+      this.observations.get(label)!.traceAvailable = traceAvailable;
+    } catch (error) {
+      if (!this.closed) this.log.append({ type: 'note', host: label, text: `reconnected, but could not reopen the panes and observers: ${(error as Error).message}` });
+    }
+  }
+
+  /** Starts the host's ss poller and state tracer; resolves to whether the tracepoint is available once the first snapshot is in. */
+  private async observe(label: LabHostLabel): Promise<boolean> {
+    const host = this.host(label);
+    const observations = this.observations.get(label)!;
     const poller = new SocketPoller(host, this.options.port, this.sessionId, this.options.pollIntervalMs ?? 200);
     const firstSnapshot = new Promise<void>((resolve) => poller.once('snapshot', () => resolve()));
     poller.on('snapshot', (snapshot) => {
@@ -189,21 +226,19 @@ export class LabSession {
       observations.transitions.push(t);
       this.log.append({ type: 'trace', host: label, hostTimeUs: t.hostTimeUs, local: formatEndpoint(t.local), remote: formatEndpoint(t.remote), from: t.from, to: t.to });
     });
-    const [traceAvailable] = await Promise.all([tracer.start(), this.openPanes(label)]);
-    observations.traceAvailable = traceAvailable;
+    const traceAvailable = await tracer.start();
     this.tracers.push(tracer);
     this.log.append({
       type: 'capability',
       host: label,
       name: 'tracepoint',
-      ok: observations.traceAvailable,
-      detail: observations.traceAvailable
+      ok: traceAvailable,
+      detail: traceAvailable
         ? 'every transition from sock:inet_sock_set_state'
         : `polling ss only, transitions between polls are inferred: ${tracer.unavailable ?? 'tracing unavailable'}`,
     });
     await firstSnapshot;
-
-    this.transitionTimer ??= setInterval(() => this.emitSettledTransitions(false), 100);
+    return traceAvailable;
   }
 
   private async openPanes(label: LabHostLabel): Promise<void> {
@@ -212,6 +247,7 @@ export class LabSession {
       (['upper', 'lower'] as const).map(async (name) => {
         const pane = await Pane.open(host, name);
         this.panes.set(`${label}/${name}`, pane);
+        this.unacknowledged.delete(`${label}/${name}`); // a reopened pane starts with nothing pending
         this.log.append({ type: 'pane-open', host: label, pane: name, cols: pane.cols, rows: pane.rows });
         pane.on('data', (text, bytes) => {
           this.paneTail.set(`${label}/${name}`, ((this.paneTail.get(`${label}/${name}`) ?? '') + text).slice(-8192));

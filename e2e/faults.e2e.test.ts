@@ -1,0 +1,88 @@
+/**
+ * A host that drops mid-session, in the browser: the column shows it disconnected and
+ * reconnecting, the panes say what happened, and once the host is back the panes are live shells
+ * again. The drop is real: H1's sshd loses its TCP connections (`ss -K` inside H1's namespace).
+ * Screenshots go to test-results/e2e/.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inHost, skipReason } from '../test/lab/lab-env';
+import { launchBrowser, paneText, screenshot } from './support/browser';
+import { startWebApp, type RunningWebApp } from './support/web-app';
+
+const CONNECT_TIMEOUT = 90_000;
+
+describe.skipIf(skipReason)('a host that drops, in the browser', () => {
+  let app: RunningWebApp;
+  let browser: BrowserContext;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    const work = mkdtempSync(join(tmpdir(), 'tcplab-e2e-faults-'));
+    // The lab's own known_hosts: no first-connection dialog here.
+    app = await startWebApp(['--lab', 'local', '--out', join(work, 'runs')]);
+    browser = await launchBrowser();
+    page = await browser.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.stack ?? error.message));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    const code = await app?.stop();
+    if (code !== 0) console.error(app?.output());
+    expect(code).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('shows H1 disconnected and reconnecting in its column and panes, then connected with live shells again', async () => {
+    await page.goto(app.url);
+    await page.getByTestId('connect-button').click();
+    await page.locator('[data-testid="backend-phase"][data-phase="connected"]').waitFor({ timeout: CONNECT_TIMEOUT });
+    for (const pane of ['upper', 'lower'] as const) {
+      await expect.poll(() => paneText(page, 'H1', pane), { timeout: 20_000 }).toMatch(/\[\d\d:\d\d:\d\d\] H1[#$] /);
+    }
+    await page.getByTestId('pane-H1-upper').click();
+    await page.keyboard.type('echo before-$((6*7))');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => paneText(page, 'H1', 'upper')).toContain('\nbefore-42');
+
+    // Every status each column shows, recorded in the page as the DOM changes (some last a second).
+    await page.evaluate(`(() => {
+      window.__statuses = { H1: [], H2: [] };
+      for (const host of ['H1', 'H2']) {
+        const el = document.querySelector('[data-testid="host-status-' + host + '"]');
+        window.__statuses[host].push(el.dataset.status);
+        new MutationObserver(() => window.__statuses[host].push(el.dataset.status)).observe(el, { attributes: true, attributeFilter: ['data-status'] });
+      }
+    })()`);
+    inHost('H1', "ss -K -tn 'sport = :22'");
+
+    await expect.poll(() => paneText(page, 'H1', 'upper'), { timeout: 20_000 }).toMatch(/\*\*\* Connection to H1 lost: the SSH connection dropped\. \*\*\*/);
+    await screenshot(page, '20-h1-dropped');
+    await page.locator('[data-testid="host-status-H1"][data-status="connected"]').waitFor({ timeout: 60_000 });
+    const statuses = await page.evaluate<{ H1: string[]; H2: string[] }>('window.__statuses');
+    expect(statuses.H1.slice(0, 3)).toEqual(['connected', 'disconnected', 'reconnecting']);
+    expect(statuses.H1.at(-1)).toBe('connected');
+    expect(statuses.H2).toEqual(['connected']); // the other host never noticed
+
+    for (const pane of ['upper', 'lower'] as const) {
+      const text = await paneText(page, 'H1', pane);
+      expect(text, pane).toMatch(/\*\*\* Reconnecting to H1 \(attempt 1\): retrying in 1 s\.\.\. \*\*\*/);
+      expect(text, pane).toContain('*** Connected to H1 again');
+    }
+    // The panes are shells again: a command typed now runs on H1.
+    await expect.poll(() => paneText(page, 'H1', 'upper'), { timeout: 30_000 }).toMatch(/Connected to H1 again[^]*\[\d\d:\d\d:\d\d\] H1[#$] \s*$/);
+    await page.getByTestId('pane-H1-upper').click();
+    await page.keyboard.type('echo after-$((6*7)) $(hostname)');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => paneText(page, 'H1', 'upper'), { timeout: 15_000 }).toContain('\nafter-42 H1');
+    // The socket table is observed again (a fresh snapshot arrives).
+    await expect.poll(() => page.getByTestId('sockets-H1').textContent(), { timeout: 15_000 }).toMatch(/no socket on port|LISTEN|ESTAB/);
+    expect(await page.getByTestId('backend-phase').getAttribute('data-phase')).toBe('connected');
+    await screenshot(page, '21-h1-reconnected');
+  });
+});
