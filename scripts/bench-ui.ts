@@ -1,0 +1,180 @@
+/**
+ * `npm run bench:ui`: the app in browser mode on the virtual lab (the real `tcplab web`, Debian's
+ * Chromium), measuring what a lab assistant feels:
+ *
+ * 1. kernel transition -> UI: netcat connections opened and closed in the panes (BENCH_RUNS,
+ *    default 5); each state the diagram shows is timed from the kernel's own timestamp (the
+ *    session log's hostTimeUs, mapped to this machine's clock with the host's measured offset)
+ *    to the moment the page's DOM showed it (a MutationObserver in the page). p50 and p95.
+ * 2. a 100 MB flood (`seq`) in H1's upper pane, as a throughput ratio against the OpenSSH client
+ *    writing the same command's output to /dev/null in the same run; keystroke echo latency in
+ *    H2's lower pane during the flood (p50, p95); the server process's peak RSS (VmHWM).
+ *
+ * Goals (issue 3, section 8): p95 transition -> UI <= 150 ms; flood ratio >= 0.3; echo p95 <= 100 ms.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { labDir, labUnavailableReason, runLabScript } from '../electron/lab/virtual-lab';
+import type { LabEvent } from '../shared/src/events';
+import { acquireLabLock, releaseLabLock } from '../test/lab/lab-lock';
+import { launchBrowser, paneChars, paneText, peakRssMiB, seqCountFor, seqOutputChars } from '../e2e/support/browser';
+import { startWebApp } from '../e2e/support/web-app';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const FLOOD_MB = 100;
+const PORT = 7777;
+
+type Host = 'H1' | 'H2';
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function type(page: Page, host: Host, pane: 'upper' | 'lower', text: string, enter = true): Promise<void> {
+  await page.getByTestId(`pane-${host}-${pane}`).click();
+  await page.keyboard.type(text);
+  if (enter) await page.keyboard.press('Enter');
+}
+
+const diagramState = (page: Page, host: Host): Promise<string | null> =>
+  page.locator(`[data-testid="diagram-host-${host}"]`).getAttribute('data-state', { timeout: 1000 }).catch(() => null);
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
+}
+
+function readEvents(outDir: string): LabEvent[] {
+  const events: LabEvent[] = [];
+  for (const dir of readdirSync(outDir)) {
+    if (!dir.endsWith('-workspace')) continue;
+    for (const line of readFileSync(join(outDir, dir, 'session.jsonl'), 'utf8').split('\n')) if (line.trim()) events.push(JSON.parse(line) as LabEvent);
+  }
+  return events;
+}
+
+async function main(): Promise<void> {
+  const why = labUnavailableReason();
+  if (why || process.getuid?.() !== 0) {
+    console.error(`bench:ui needs the virtual lab as root: ${why ?? 'run as root'}`);
+    process.exitCode = 2;
+    return;
+  }
+  await acquireLabLock();
+  const out = join(mkdtempSync(join(tmpdir(), 'tcplab-bench-ui-')), 'runs');
+  try {
+    if (runLabScript('up', 'pipe').status !== 0) throw new Error('tcplab lab up failed');
+    const app = await startWebApp(['--lab', 'local', '--out', out]);
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      await page.goto(app.url);
+      await page.getByTestId('connect-button').click();
+      await page.locator('[data-testid="backend-phase"][data-phase="connected"]').waitFor({ timeout: 90_000 });
+      for (const host of ['H1', 'H2'] as const) {
+        for (const pane of ['upper', 'lower'] as const) await until(`${host} ${pane} prompt`, async () => /H\d[#$] \s*$/.test(await paneText(page, host, pane)));
+      }
+      const hello = await page.evaluate<string>('document.querySelector(\'[data-testid="host-status-H2"]\')?.closest("article")?.querySelector("header span[title]")?.textContent ?? ""');
+      const h2Experiment = /·\s*(\S+)/.exec(hello)?.[1];
+      if (!h2Experiment) throw new Error(`cannot read H2's experiment address from the column header: "${hello}"`);
+
+      // 1. Transitions -> UI.
+      await page.evaluate(`(() => {
+        window.__seen = [];
+        const record = (el) => window.__seen.push({ host: el.dataset.testid.slice('diagram-host-'.length), state: el.dataset.state, t: performance.timeOrigin + performance.now() });
+        new MutationObserver((mutations) => {
+          for (const m of mutations) {
+            if (m.type === 'attributes' && m.target.dataset?.testid?.startsWith('diagram-host-')) record(m.target);
+            for (const n of m.addedNodes ?? []) if (n.dataset?.testid?.startsWith('diagram-host-')) record(n);
+          }
+        }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'] });
+      })()`);
+      for (let run = 1; run <= RUNS; run++) {
+        await type(page, 'H2', 'upper', `nc -l ${PORT}`);
+        await until('H2 LISTEN', async () => (await diagramState(page, 'H2')) === 'LISTEN');
+        await type(page, 'H1', 'upper', `nc ${h2Experiment} ${PORT}`);
+        await until('both ESTABLISHED', async () => (await diagramState(page, 'H1')) === 'ESTABLISHED' && (await diagramState(page, 'H2')) === 'ESTABLISHED');
+        await page.getByTestId('pane-H1-upper').click();
+        await page.keyboard.press('Control+C');
+        await until('H2 CLOSE_WAIT', async () => (await diagramState(page, 'H2')) === 'CLOSE_WAIT');
+        await page.getByTestId('pane-H2-upper').click();
+        await page.keyboard.press('Control+C');
+        await until('H2 CLOSED', async () => (await diagramState(page, 'H2')) === 'CLOSED');
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        process.stdout.write(`transition run ${run}/${RUNS} done\n`);
+      }
+      const seen = await page.evaluate<Array<{ host: Host; state: string; t: number }>>('window.__seen');
+      const events = readEvents(out);
+      const offsets = new Map<string, number>();
+      for (const e of events) if (e.type === 'clock') offsets.set(e.host, e.offsetMs);
+      const latencies: number[] = [];
+      for (const s of seen) {
+        const offset = offsets.get(s.host) ?? 0;
+        const candidates = events.flatMap((e) => (e.type === 'transition' && e.host === s.host && e.state === s.state ? [e.hostTimeUs / 1000 - offset] : [])).filter((t) => t <= s.t + 5 && s.t - t < 10_000);
+        const kernel = candidates.at(-1);
+        if (kernel !== undefined) latencies.push(s.t - kernel);
+      }
+
+      // 2. The flood, against OpenSSH writing the same output to /dev/null.
+      const n = seqCountFor(FLOOD_MB * 1_000_000);
+      const info = await page.evaluate<string>('document.querySelector(\'[data-testid="host-status-H1"]\')?.closest("article")?.querySelector("header span[title]")?.getAttribute("title") ?? ""');
+      const ssh = /SSH (\S+)@(\S+):(\d+)/.exec(info);
+      if (!ssh) throw new Error(`cannot read H1's SSH address from the column header: "${info}"`);
+      const sshStart = performance.now();
+      const baseline = spawnSync(
+        'ssh',
+        ['-i', join(labDir(), 'id_ed25519'), '-o', `UserKnownHostsFile=${join(labDir(), 'known_hosts')}`, '-o', 'BatchMode=yes', '-p', ssh[3]!, `${ssh[1]}@${ssh[2]}`, `seq 1 ${n}`],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      const sshSeconds = (performance.now() - sshStart) / 1000;
+      if (baseline.status !== 0) throw new Error(`ssh baseline failed: ${baseline.stderr.toString()}`);
+
+      await type(page, 'H1', 'upper', `seq 1 ${n}; echo FLOOD-END`, false);
+      const before = await paneChars(page, 'H1', 'upper');
+      const rssBefore = peakRssMiB(app.pid);
+      const floodStart = performance.now();
+      await page.keyboard.press('Enter');
+      await page.getByTestId('pane-H2-lower').click();
+      const echoes: number[] = [];
+      let done = false;
+      const end = until('the flood to end', async () => /FLOOD-END\n\[\d\d:\d\d:\d\d\] H1[#$] \s*$/.test(await paneText(page, 'H1', 'upper')), 900_000).finally(() => (done = true));
+      for (let i = 0; !done; i++) {
+        const token = `k${i}z`;
+        const t0 = performance.now();
+        await page.keyboard.type(token);
+        await until('the echo', async () => (await paneText(page, 'H2', 'lower')).includes(token), 60_000);
+        echoes.push(performance.now() - t0);
+        await page.keyboard.press('Control+U');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      await end;
+      const uiSeconds = (performance.now() - floodStart) / 1000;
+      const drawn = (await paneChars(page, 'H1', 'upper')) - before;
+      const expected = seqOutputChars(n);
+
+      const date = new Date().toISOString().slice(0, 10);
+      const cpus = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m)?.[1] ?? 'unknown CPU';
+      const cores = readFileSync('/proc/cpuinfo', 'utf8').match(/^processor\s*:/gm)?.length ?? 0;
+      console.log(`\nbench:ui ${date}, ${cores} cores (${cpus}), virtual lab, headless Chromium`);
+      console.log(`kernel transition -> UI (diagram), ${latencies.length} states over ${RUNS} connections: p50 ${percentile(latencies, 0.5).toFixed(0)} ms, p95 ${percentile(latencies, 0.95).toFixed(0)} ms (goal p95 <= 150 ms)`);
+      console.log(`flood ${FLOOD_MB} MB (seq 1 ${n}): UI ${uiSeconds.toFixed(1)} s (${(drawn / 1e6 / uiSeconds).toFixed(1)} MB/s), OpenSSH to /dev/null ${sshSeconds.toFixed(1)} s; ratio ${(sshSeconds / uiSeconds).toFixed(2)} (goal >= 0.3)`);
+      console.log(`  nothing dropped: ${drawn >= expected ? 'yes' : 'NO'} (${drawn} characters drawn, ${expected} sent)`);
+      console.log(`keystroke echo in another pane during the flood, ${echoes.length} keys: p50 ${percentile(echoes, 0.5).toFixed(0)} ms, p95 ${percentile(echoes, 0.95).toFixed(0)} ms (goal p95 <= 100 ms)`);
+      console.log(`server (engine + web) peak RSS: ${peakRssMiB(app.pid).toFixed(0)} MiB (before the flood ${rssBefore.toFixed(0)} MiB)`);
+    } finally {
+      await browser.close();
+      await app.stop();
+    }
+  } finally {
+    releaseLabLock();
+  }
+}
+
+await main();
