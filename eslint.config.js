@@ -9,7 +9,7 @@ const nodeBuiltinNames = ['fs', 'path', 'os', 'child_process', 'net', 'crypto', 
 const nodeBuiltins = ['node:*'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'out/**', 'test-results/**', 'renderer/dist/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'out/**', 'test-results/**', 'renderer/dist/**', 'dist-electron/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -28,11 +28,31 @@ export default tseslint.config(
     },
   },
   {
-    files: ['electron/lab/**/*.ts', 'electron/cli/**/*.ts'],
+    files: ['electron/lab/**/*.ts', 'electron/cli/**/*.ts', 'electron/web/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [{ group: ['electron', '**/renderer/**', '**/electron/main/**', '**/electron/preload/**'],
           message: 'The engine is plain Node: it never imports electron or the shell (DESIGN.md, Layers).' }],
+      }],
+    },
+  },
+  {
+    // The shell may use electron and the engine, never the renderer's code.
+    files: ['electron/main/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['**/renderer/**', '**/electron/preload/**'], message: 'The main process talks to the renderer only over IPC (DESIGN.md, Layers).' }],
+      }],
+    },
+  },
+  {
+    // A sandboxed preload can require only electron: no Node, no engine, no ssh2 (bundled as one CommonJS file).
+    files: ['electron/preload/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: nodeBuiltinNames.map((name) => ({ name, message: 'A sandboxed preload has no Node built-ins: only electron.' })),
+        patterns: [{ group: [...nodeBuiltins, 'ssh2', 'ws', '**/electron/lab/**', '**/electron/web/**', '**/electron/main/**', '**/renderer/**'],
+          message: 'A sandboxed preload requires only electron; the engine stays in the main process.' }],
       }],
     },
   },

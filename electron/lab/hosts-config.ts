@@ -33,7 +33,7 @@ export class ConfigError extends Error {
 }
 
 export type ResolvedAuth =
-  | { type: 'key'; /** Absolute path, for messages. */ keyFile: string; /** Secret: non-enumerable. */ privateKey: Buffer }
+  | { type: 'key'; /** Absolute path, for messages. */ keyFile: string; /** Secret: non-enumerable. */ privateKey: Buffer; /** Secret: non-enumerable; for an encrypted key. */ passphrase?: string }
   | { type: 'agent'; /** The ssh-agent socket ($SSH_AUTH_SOCK). */ agentSocket: string }
   | { type: 'password'; /** Secret: non-enumerable. */ password: string };
 
@@ -48,7 +48,15 @@ export interface ResolvedHost {
   sudo: SudoMode;
   /** Present when sudo is 'password'. Secret: non-enumerable. */
   sudoPassword?: string;
+  /** What the lab calls the machine (the hosts file's name). */
+  name?: string;
+  /** A jump host, `[user@]host[:port]` (ssh -J). */
+  proxyJump?: string;
 }
+
+/** The secrets the app keeps itself (`passwordStored: true` and friends in the hosts file). */
+export type StoredSecretName = 'password' | 'passphrase' | 'sudoPassword';
+export type StoredSecrets = (label: HostLabel, name: StoredSecretName) => string | undefined;
 
 export interface ResolvedHosts {
   /** The hosts file, absolute. */
@@ -63,6 +71,10 @@ export interface ReadHostsOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** What `~` means; default os.homedir(). */
   homeDir?: string;
+  /** The secrets kept by the app; without it, a `...Stored: true` secret is a problem. */
+  storedSecrets?: StoredSecrets;
+  /** How the secret store is described in "not given" problems. */
+  storedSecretsWhere?: string;
 }
 
 export const DEFAULT_KNOWN_HOSTS = '~/.ssh/known_hosts';
@@ -91,7 +103,9 @@ export async function readHostsFile(path: string, options: ReadHostsOptions = {}
   await Promise.all(
     HOST_LABELS.map(async (label) => {
       const problems: Array<{ path: PropertyKey[]; message: string }> = [];
-      const host = await resolveHost(label, parsed.value.hosts[label], { resolvePath, env, problems });
+      const stored = (name: StoredSecretName): string | undefined => options.storedSecrets?.(label, name);
+      const where = options.storedSecretsWhere ?? 'the app';
+      const host = await resolveHost(label, parsed.value.hosts[label], { resolvePath, env, problems, stored, where });
       for (const p of problems) errors.push(errorAt(['hosts', label, ...p.path], `${label}: ${p.message}`));
       if (host !== undefined) hosts[label] = host;
     }),
@@ -112,6 +126,18 @@ interface ResolveContext {
   resolvePath: (p: string) => string;
   env: Readonly<Record<string, string | undefined>>;
   problems: Array<{ path: PropertyKey[]; message: string }>;
+  stored: (name: StoredSecretName) => string | undefined;
+  /** Where stored secrets are kept, for "not given" problems. */
+  where: string;
+}
+
+function readStored(name: StoredSecretName, where: PropertyKey[], what: string, ctx: ResolveContext): string | undefined {
+  const value = ctx.stored(name);
+  if (value === undefined || value === '') {
+    ctx.problems.push({ path: where, message: `the ${what} is kept by TCP Lab (${ctx.where}) and is not there: enter it in the Hosts view` });
+    return undefined;
+  }
+  return value;
 }
 
 async function resolveHost(label: HostLabel, entry: HostEntry, ctx: ResolveContext): Promise<ResolvedHost | undefined> {
@@ -122,6 +148,8 @@ async function resolveHost(label: HostLabel, entry: HostEntry, ctx: ResolveConte
       sudoPassword = await readSecretFile(ctx.resolvePath(entry.sudoPasswordFile), ['sudoPasswordFile'], 'sudo password', ctx);
     } else if (entry.sudoPasswordEnv !== undefined) {
       sudoPassword = readSecretEnv(entry.sudoPasswordEnv, ['sudoPasswordEnv'], 'sudo password', ctx);
+    } else if (entry.sudoPasswordStored) {
+      sudoPassword = readStored('sudoPassword', ['sudoPasswordStored'], 'sudo password', ctx);
     }
   }
   if (auth === undefined || (entry.sudo === 'password' && sudoPassword === undefined)) return undefined;
@@ -134,6 +162,8 @@ async function resolveHost(label: HostLabel, entry: HostEntry, ctx: ResolveConte
     user: entry.user,
     auth,
     sudo: entry.sudo,
+    ...(entry.name !== undefined ? { name: entry.name } : {}),
+    ...(entry.proxyJump !== undefined ? { proxyJump: entry.proxyJump } : {}),
   };
   if (sudoPassword !== undefined) defineSecret(host, 'sudoPassword', sudoPassword);
   return host;
@@ -144,9 +174,16 @@ async function resolveAuth(entry: HostEntry, ctx: ResolveContext): Promise<Resol
   switch (auth.type) {
     case 'key': {
       const keyFile = ctx.resolvePath(auth.keyFile);
-      const privateKey = await readKeyFile(keyFile, ctx);
+      let passphrase: string | undefined;
+      if (auth.passphraseStored) {
+        passphrase = readStored('passphrase', ['auth', 'passphraseStored'], 'key passphrase', ctx);
+        if (passphrase === undefined) return undefined;
+      }
+      const privateKey = await readKeyFile(keyFile, ctx, passphrase);
       if (privateKey === undefined) return undefined;
-      return defineSecret({ type: 'key', keyFile } as ResolvedAuth & { type: 'key' }, 'privateKey', privateKey);
+      const resolved = defineSecret({ type: 'key', keyFile } as ResolvedAuth & { type: 'key' }, 'privateKey', privateKey);
+      if (passphrase !== undefined) defineSecret(resolved, 'passphrase', passphrase);
+      return resolved;
     }
     case 'agent': {
       const agentSocket = ctx.env.SSH_AUTH_SOCK;
@@ -174,6 +211,8 @@ async function resolveAuth(entry: HostEntry, ctx: ResolveContext): Promise<Resol
         password = await readSecretFile(ctx.resolvePath(auth.passwordFile), ['auth', 'passwordFile'], 'password', ctx);
       } else if (auth.passwordEnv !== undefined) {
         password = readSecretEnv(auth.passwordEnv, ['auth', 'passwordEnv'], 'password', ctx);
+      } else if (auth.passwordStored) {
+        password = readStored('password', ['auth', 'passwordStored'], 'password', ctx);
       }
       if (password === undefined) return undefined;
       return defineSecret({ type: 'password' } as ResolvedAuth & { type: 'password' }, 'password', password);
@@ -181,7 +220,7 @@ async function resolveAuth(entry: HostEntry, ctx: ResolveContext): Promise<Resol
   }
 }
 
-async function readKeyFile(keyFile: string, ctx: ResolveContext): Promise<Buffer | undefined> {
+async function readKeyFile(keyFile: string, ctx: ResolveContext, passphrase?: string): Promise<Buffer | undefined> {
   const where = ['auth', 'keyFile'];
   let data: Buffer;
   try {
@@ -190,10 +229,12 @@ async function readKeyFile(keyFile: string, ctx: ResolveContext): Promise<Buffer
     ctx.problems.push({ path: where, message: `cannot read the key file ${keyFile}: ${describeFsError(error)}` });
     return undefined;
   }
-  const parsed = ssh2.utils.parseKey(data);
+  const parsed = ssh2.utils.parseKey(data, passphrase);
   if (parsed instanceof Error) {
-    const message = /encrypted/i.test(parsed.message)
-      ? `the key file ${keyFile} is protected by a passphrase, which TCP Lab cannot ask for: add it to ssh-agent (ssh-add ${keyFile}) and use auth: { type: agent }, or use a key without a passphrase`
+    const message = passphrase !== undefined && /encrypted|passphrase|decrypt|bad/i.test(parsed.message)
+      ? `the passphrase kept for the key file ${keyFile} does not open it (${parsed.message}): enter it again in the Hosts view`
+      : /encrypted/i.test(parsed.message)
+      ? `the key file ${keyFile} is protected by a passphrase: enter it in the Hosts view (the app keeps it), or add the key to ssh-agent (ssh-add ${keyFile}) and use auth: { type: agent }`
       : `${keyFile} is not a private key TCP Lab can read (${parsed.message})`;
     ctx.problems.push({ path: where, message });
     return undefined;

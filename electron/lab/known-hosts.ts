@@ -15,7 +15,7 @@
  *   Key types are compared by name, so an ECDSA key on another curve counts as another type.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { appendFile, mkdir, open } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export type KnownHostMarker = 'cert-authority' | 'revoked';
@@ -238,4 +238,60 @@ export async function appendKnownHost(file: string, host: string, port: number, 
     await handle.close();
   }
   return line;
+}
+
+/**
+ * Whether a key TCP Lab adds should be hashed: as the file already is. A file whose entries are
+ * hashed (HashKnownHosts yes, as Debian and Ubuntu set it) gets a hashed line; a plain or empty
+ * file gets a plain one, which is what `ssh` writes without that setting.
+ */
+export function fileUsesHashing(text: string): boolean {
+  const entries = parseKnownHosts(text).filter((e) => e.marker === undefined);
+  return entries.length > 0 && entries.some((e) => e.hosts.kind === 'hashed');
+}
+
+/** Appends an accepted host key, hashed or not as the file already is. Returns the line written. */
+export async function trustHostKey(file: string, host: string, port: number, keyBlob: Buffer): Promise<string> {
+  let text = '';
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  return appendKnownHost(file, host, port, keyBlob, { hash: fileUsesHashing(text) });
+}
+
+/**
+ * Removes every plain entry for `host` on `port` (ssh-keygen -R): lines that name only this host
+ * go; a line that also names other hosts (`a,b key`) is kept whole and reported, as editing it
+ * would also drop trust in the others. `@revoked` and `@cert-authority` lines stay. The previous
+ * file is kept as `<file>.old`, as ssh-keygen does. Returns the removed line numbers.
+ */
+export async function removeKnownHost(file: string, host: string, port: number): Promise<{ removed: number[]; kept: number[]; backup: string }> {
+  const text = await readFile(file, 'utf8');
+  const name = hostLookupName(host, port);
+  const removed: number[] = [];
+  const kept: number[] = [];
+  const lines = text.split('\n');
+  const out: string[] = [];
+  lines.forEach((raw, index) => {
+    const entry = parseLine(raw.replace(/\r$/, ''), index + 1);
+    if (entry && entry.marker === undefined && entryMatchesHost(entry, name)) {
+      const single = entry.hosts.kind === 'hashed' || (entry.hosts.patterns.length === 1 && !entry.hosts.patterns[0]!.negated && !/[*?]/.test(entry.hosts.patterns[0]!.pattern));
+      if (single) {
+        removed.push(index + 1);
+        return;
+      }
+      kept.push(index + 1);
+    }
+    out.push(raw);
+  });
+  const backup = `${file}.old`;
+  await writeFile(backup, text, { mode: 0o600 });
+  if (removed.length > 0) {
+    const temporary = `${file}.tcplab-${process.pid}`;
+    await writeFile(temporary, out.join('\n'), { mode: 0o600 });
+    await rename(temporary, file);
+  }
+  return { removed, kept, backup };
 }

@@ -21,12 +21,33 @@ export class HostConnectError extends Error {
     message: string,
     /** Present for unknown host keys: what the user must accept. */
     readonly fingerprint?: string,
+    /** For host-key problems: the key itself (to write to known_hosts once accepted), and what is known. */
+    readonly hostKey?: HostKeyDetails,
   ) {
     super(message);
   }
   get retryable(): boolean {
     return this.kind === 'unreachable' || this.kind === 'timeout' || this.kind === 'other';
   }
+}
+
+export interface HostKeyDetails {
+  /** The key blob the host presented. */
+  keyBlob: Buffer;
+  /** Where it was looked up (and where an accepted key is written). */
+  knownHostsFile: string;
+  address: string;
+  port: number;
+  /** For a changed key: the fingerprints known_hosts has for this host. */
+  knownFingerprints?: string[];
+  /** For a changed key: the command that removes the old entry. */
+  fix?: string;
+}
+
+/** `ssh-keygen -R` for a host, quoted for a POSIX shell, exactly as a lab assistant would type it. */
+export function removeKeyCommand(address: string, port: number, knownHostsFile: string): string {
+  const name = port === 22 ? address : `[${address}]:${port}`;
+  return `ssh-keygen -R ${shellQuote(name)} -f ${shellQuote(knownHostsFile)}`;
 }
 
 export interface HostKeyPolicy {
@@ -98,6 +119,17 @@ export class SshHost extends EventEmitter<SshHostEvents> {
 
   private openClient(): Promise<Client> {
     const { host } = this;
+    if (host.proxyJump !== undefined) {
+      // Imported and saved, but not used yet: never connect directly when the user named a jump host.
+      return Promise.reject(
+        new HostConnectError(
+          host.label,
+          'other',
+          `${host.label}: it is set to go through the jump host ${host.proxyJump} (ProxyJump), which this version of TCP Lab cannot do yet. ` +
+            `Connect it without a jump host (remove "Jump host" in Hosts), or reach it through a VPN or a local forward (ssh -L 2222:${host.address}:${host.port} ${host.proxyJump}, then address 127.0.0.1, port 2222).`,
+        ),
+      );
+    }
     return new Promise((resolve, reject) => {
       const client = new ssh2.Client();
       let hostKeyProblem: HostConnectError | undefined;
@@ -114,7 +146,10 @@ export class SshHost extends EventEmitter<SshHostEvents> {
           return hostKeyProblem === undefined;
         },
       };
-      if (host.auth.type === 'key') config.privateKey = host.auth.privateKey;
+      if (host.auth.type === 'key') {
+        config.privateKey = host.auth.privateKey;
+        if (host.auth.passphrase !== undefined) config.passphrase = host.auth.passphrase;
+      }
       else if (host.auth.type === 'agent') config.agent = host.auth.agentSocket;
       else config.password = host.auth.password;
 
@@ -143,6 +178,7 @@ export class SshHost extends EventEmitter<SshHostEvents> {
     }
     const verdict = checkHostKey(parseKnownHosts(text), address, port, key);
     const fingerprint = fingerprintSha256(key);
+    const details: HostKeyDetails = { keyBlob: key, knownHostsFile: this.keyPolicy.knownHostsFile, address, port };
     switch (verdict.status) {
       case 'trusted':
         return undefined;
@@ -154,17 +190,21 @@ export class SshHost extends EventEmitter<SshHostEvents> {
           `${label} (${address}:${port}) is not in ${this.keyPolicy.knownHostsFile}. Its ${keyTypeOf(key)} key has fingerprint ${fingerprint}. ` +
             `Compare it with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub on the host) and accept it to connect.`,
           fingerprint,
+          details,
         );
-      case 'changed':
+      case 'changed': {
+        const fix = removeKeyCommand(address, port, this.keyPolicy.knownHostsFile);
         return new HostConnectError(
           label,
           'changed-host-key',
           `${label} (${address}:${port}) presented a different host key than ${this.keyPolicy.knownHostsFile} records: ` +
             `now ${fingerprint}, known ${verdict.knownFingerprints.join(', ')}. This can mean the host was reinstalled, or that ` +
             `someone is intercepting the connection. Refused. If the host was reinstalled, remove the old entry ` +
-            `(ssh-keygen -R ${port === 22 ? address : `'[${address}]:${port}'`} -f ${this.keyPolicy.knownHostsFile}) and connect again.`,
+            `(${fix}) and connect again.`,
           fingerprint,
+          { ...details, knownFingerprints: verdict.knownFingerprints, fix },
         );
+      }
       case 'revoked':
         return new HostConnectError(label, 'revoked-host-key', `${label} (${address}:${port}) presented a key marked @revoked in ${this.keyPolicy.knownHostsFile} (${fingerprint}). Refused.`, fingerprint);
     }

@@ -49,7 +49,7 @@ export function serveLabApi(server: WebSocketServer, backend: LabBackend): void 
   });
 }
 
-async function dispatch(message: ClientMessage, backend: LabBackend, reply: (message: ServerMessage) => void): Promise<void> {
+export async function dispatch(message: ClientMessage, backend: LabBackend, reply: (message: ServerMessage) => void): Promise<void> {
   try {
     switch (message.type) {
       case 'request': {

@@ -1,6 +1,7 @@
 /**
  * The renderer's entry: fonts first (xterm measures glyphs once), then the link to the engine,
- * then the app. Browser mode reaches the engine over the WebSocket of `tcplab web`.
+ * then the app. The desktop app reaches the engine over IPC (window.lab from the preload),
+ * browser mode over the WebSocket of `tcplab web`.
  */
 import '@fontsource-variable/inter/index.css';
 import '@fontsource/jetbrains-mono/400.css';
@@ -11,6 +12,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { LabClient } from './api/lab-client';
 import { connectWebSocket } from './api/websocket-transport';
+import { connectIpc, desktopLabApi } from './api/ipc-transport';
 import { App } from './components/App';
 import { ErrorBoundary } from './components/ErrorBoundary';
 import { AppStore } from './state/app-store';
@@ -30,7 +32,9 @@ async function start(): Promise<void> {
   await Promise.all([document.fonts.load(`13px ${TERMINAL_FONT}`), document.fonts.load(`700 13px ${TERMINAL_FONT}`)]).catch(() => undefined);
   let client: LabClient;
   try {
-    client = new LabClient(await connectWebSocket());
+    // The desktop app's preload exposes window.lab; browser mode has the WebSocket of `tcplab web`.
+    const desktop = desktopLabApi();
+    client = new LabClient(desktop ? connectIpc(desktop) : await connectWebSocket());
   } catch (error) {
     root.render(
       <div className="m-10 max-w-xl rounded-lg border border-red-300 bg-white p-6 dark:bg-slate-900">

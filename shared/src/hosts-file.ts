@@ -19,7 +19,11 @@
  * ```
  *
  * Secrets never live in this file, only references to them (a file path or an environment
- * variable name): `password:` and friends are refused with a message saying so. Paths stay as
+ * variable name), or `passwordStored: true` (and `passphraseStored`, `sudoPasswordStored`): the
+ * app's Hosts view keeps that secret itself (encrypted with the desktop's keyring in the desktop
+ * app, in memory only in browser mode). `password:` and friends are refused with a message
+ * saying so. Optional: `name` (what the lab calls the machine) and `proxyJump` (as in
+ * ssh_config: `[user@]host[:port]`, one jump host). Paths stay as
  * written here; electron/lab/hosts-config.ts resolves them and reads the secrets.
  */
 import { z } from 'zod';
@@ -62,6 +66,8 @@ export const KeyAuth = z
   .object({
     type: z.literal('key'),
     keyFile: PathString,
+    /** The key's passphrase is kept by the app (see the file comment). */
+    passphraseStored: z.literal(true).optional(),
     privateKey: refused(NO_INLINE_KEY),
     password: refused(NO_PASSWORD),
   })
@@ -79,14 +85,16 @@ export const PasswordAuth = z
     type: z.literal('password'),
     passwordFile: PathString.optional(),
     passwordEnv: EnvVarName.optional(),
+    /** The password is kept by the app (see the file comment). */
+    passwordStored: z.literal(true).optional(),
     password: refused(NO_PASSWORD),
   })
   .strict()
   .superRefine((auth, ctx) => {
-    if (auth.passwordFile === undefined && auth.passwordEnv === undefined && auth.password === undefined) {
+    if (auth.passwordFile === undefined && auth.passwordEnv === undefined && auth.passwordStored === undefined && auth.password === undefined) {
       ctx.addIssue({ code: 'custom', path: [], message: 'type: password needs passwordFile: <path> or passwordEnv: <NAME>' });
     }
-    if (auth.passwordFile !== undefined && auth.passwordEnv !== undefined) {
+    if ([auth.passwordFile, auth.passwordEnv, auth.passwordStored].filter((v) => v !== undefined).length > 1) {
       ctx.addIssue({ code: 'custom', path: ['passwordEnv'], message: 'give either passwordFile or passwordEnv, not both' });
     }
   });
@@ -101,8 +109,15 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** ssh_config's ProxyJump for one jump host: `[user@]host[:port]`. */
+export const ProxyJump = z
+  .string({ error: 'must be a jump host written as [user@]host[:port]' })
+  .regex(/^(?:[a-z_][a-z0-9_.-]{0,31}@)?(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253})(?::\d{1,5})?$/, 'must be one jump host written as [user@]host[:port] (chains of several jump hosts are not supported)');
+
 export const HostEntry = z
   .object({
+    /** What the lab calls this machine (shown next to H1/H2). */
+    name: z.string().max(60, 'must be at most 60 characters').optional(),
     /** Where SSH connects. */
     address,
     port: port.default(22),
@@ -114,6 +129,10 @@ export const HostEntry = z
     sudo: SudoMode,
     sudoPasswordFile: PathString.optional(),
     sudoPasswordEnv: EnvVarName.optional(),
+    /** The sudo password is kept by the app (see the file comment). */
+    sudoPasswordStored: z.literal(true).optional(),
+    /** Reach the host through this jump host, as `ssh -J` does. */
+    proxyJump: ProxyJump.optional(),
     password: refused(NO_HOST_PASSWORD),
     passwordFile: refused('passwordFile belongs inside auth: auth: { type: password, passwordFile: <path> }'),
     passwordEnv: refused('passwordEnv belongs inside auth: auth: { type: password, passwordEnv: <NAME> }'),
@@ -127,7 +146,7 @@ export const HostEntry = z
       const host: Record<string, unknown> = isRecord(raw) ? raw : {};
       const { sudo, user } = host;
       const hasFile = host.sudoPasswordFile !== undefined;
-      const hasEnv = host.sudoPasswordEnv !== undefined;
+      const hasEnv = host.sudoPasswordEnv !== undefined || host.sudoPasswordStored !== undefined;
       if (sudo === 'none' && typeof user === 'string' && user !== 'root') {
         ctx.addIssue({
           code: 'custom',
@@ -138,8 +157,9 @@ export const HostEntry = z
       if (sudo === 'password' && !hasFile && !hasEnv && host.sudoPassword === undefined) {
         ctx.addIssue({ code: 'custom', path: ['sudo'], message: 'sudo: password needs sudoPasswordFile: <path> or sudoPasswordEnv: <NAME> next to it' });
       }
-      if (hasFile && hasEnv) {
-        ctx.addIssue({ code: 'custom', path: ['sudoPasswordEnv'], message: 'give either sudoPasswordFile or sudoPasswordEnv, not both' });
+      if ([host.sudoPasswordFile, host.sudoPasswordEnv, host.sudoPasswordStored].filter((v) => v !== undefined).length > 1) {
+        const message = host.sudoPasswordStored === undefined ? 'give either sudoPasswordFile or sudoPasswordEnv, not both' : 'give one of sudoPasswordFile, sudoPasswordEnv or sudoPasswordStored, not several';
+        ctx.addIssue({ code: 'custom', path: ['sudoPasswordEnv'], message });
       }
       if ((sudo === 'none' || sudo === 'passwordless') && (hasFile || hasEnv)) {
         ctx.addIssue({

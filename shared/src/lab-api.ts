@@ -21,6 +21,7 @@ import type { LabEvent } from './events';
 import { FirewallRule } from './experiment-schema';
 import { TCP_STATES } from './tcp-states';
 
+import { HostsReplyResults, HostsRequests } from './hosts-api';
 export const LAB_API_VERSION = 1;
 
 /** The two hosts the workspace has; events may name others (a log is open-ended), requests may not. */
@@ -54,6 +55,8 @@ export const LabRequest = z.discriminatedUnion('method', [
   /** Stops the running experiment at its next step; its cleanup runs as usual. */
   z.strictObject({ method: z.literal('abort'), reason: z.string().min(1).max(200).default('stopped from the app') }),
 ]);
+  /** The Hosts view: hosts-get, hosts-save, hosts-import-ssh-config, hosts-use-local-lab, hosts-remove-key (shared/src/hosts-api.ts). */
+  ...HostsRequests,
 export type LabRequest = z.infer<typeof LabRequest>;
 export type LabRequestInput = z.input<typeof LabRequest>;
 export type LabMethod = LabRequest['method'];
@@ -192,6 +195,10 @@ export type HostProblem = z.infer<typeof HostProblem>;
 export const ApiError = z.strictObject({
   /** In a lab assistant's words. */
   message: z.string(),
+  /** For a changed key: the fingerprints known_hosts has, the file, and the command that removes the old entry. */
+  knownFingerprints: z.array(Fingerprint).optional(),
+  knownHostsFile: z.string().optional(),
+  fix: z.string().optional(),
   /** Per host, when connecting failed. */
   hosts: z.array(HostProblem).optional(),
 });
@@ -209,6 +216,7 @@ export type ReplyResult<M extends LabMethod> = z.infer<(typeof ReplyResults)[M]>
 const ReplyMessage = z.discriminatedUnion('ok', [
   z.strictObject({ type: z.literal('reply'), id: RequestId, ok: z.literal(true), result: z.record(z.string(), z.unknown()) }),
   z.strictObject({ type: z.literal('reply'), id: RequestId, ok: z.literal(false), error: ApiError }),
+  ...HostsReplyResults,
 ]);
 
 export const ServerMessage = z.discriminatedUnion('type', [

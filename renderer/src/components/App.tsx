@@ -6,6 +6,7 @@ import type { AppStore } from '../state/app-store';
 import type { TerminalHub } from '../terminals/terminal-hub';
 import { HostColumn } from './HostColumn';
 import { HostKeyDialog } from './HostKeyDialog';
+import { HostsView } from './hosts/HostsView';
 import { RunPanel } from './RunPanel';
 import { useTheme } from './theme';
 
@@ -25,6 +26,7 @@ export function App({ client, store, hub }: { client: LabClient; store: AppStore
   const [keyProblems, setKeyProblems] = useState<HostProblem[]>();
   const [selected, setSelected] = useState<string>();
   const [busy, setBusy] = useState(false);
+  const [showHosts, setShowHosts] = useState(false);
   const [dark, toggleTheme] = useTheme(useCallback((d: boolean) => hub.setDark(d), [hub]));
 
   useEffect(() => {
@@ -83,6 +85,9 @@ export function App({ client, store, hub }: { client: LabClient; store: AppStore
           </button>
           <button type="button" title="Larger terminal text (projectors)" onClick={() => hub.fontSize(1)} className="rounded px-2 py-1 text-[13px] hover:bg-slate-100 dark:hover:bg-slate-800">
             A+
+          </button>
+          <button type="button" data-testid="hosts-button" onClick={() => setShowHosts(true)} title="Set up H1 and H2" className="rounded px-2 py-1 text-[12px] hover:bg-slate-100 dark:hover:bg-slate-800">
+            Hosts
           </button>
           <button type="button" onClick={toggleTheme} title="Light or dark" className="rounded px-2 py-1 text-[12px] hover:bg-slate-100 dark:hover:bg-slate-800">
             {dark ? '☀ Light' : '☾ Dark'}
@@ -159,8 +164,18 @@ export function App({ client, store, hub }: { client: LabClient; store: AppStore
       )}
 
       {keyProblems && hello && (
-        <HostKeyDialog problems={keyProblems} hosts={hello.hosts} onCancel={() => setKeyProblems(undefined)} onConnect={(fingerprints) => void connect(fingerprints)} />
+        <HostKeyDialog
+          problems={keyProblems}
+          hosts={hello.hosts}
+          onCancel={() => setKeyProblems(undefined)}
+          onConnect={(fingerprints) => void connect(fingerprints)}
+          onRemoveKey={async (host) => {
+            const r = await client.request({ method: 'hosts-remove-key', host });
+            return `Removed ${r.removed} line${r.removed === 1 ? '' : 's'} from ${r.file} (the previous file is ${r.backup}). Connect again to check and accept the new key.`;
+          }}
+        />
       )}
+      {showHosts && <HostsView client={client} editable={backend.phase === 'idle'} onClose={() => setShowHosts(false)} />}
     </div>
   );
 }

@@ -5,24 +5,28 @@
  */
 import { useState } from 'react';
 import type { HostInfo, HostProblem } from '../../../shared/src/lab-api';
+import { ChangedKeyPanel } from './hosts/ChangedKeyPanel';
 
 export interface HostKeyDialogProps {
   problems: HostProblem[];
   hosts: HostInfo[];
   onConnect: (fingerprints: string[]) => void;
   onCancel: () => void;
+  /** "Remove the old key" for a changed host key; resolves to what was done, in words. */
+  onRemoveKey?: (host: 'H1' | 'H2') => Promise<string>;
 }
 
-export function HostKeyDialog({ problems, hosts, onConnect, onCancel }: HostKeyDialogProps) {
+export function HostKeyDialog({ problems, hosts, onConnect, onCancel, onRemoveKey }: HostKeyDialogProps) {
   const unknown = problems.filter((p) => p.kind === 'unknown-host-key' && p.fingerprint);
-  const others = problems.filter((p) => !(p.kind === 'unknown-host-key' && p.fingerprint));
+  const changed = problems.filter((p) => p.kind === 'changed-host-key');
+  const others = problems.filter((p) => !(p.kind === 'unknown-host-key' && p.fingerprint) && p.kind !== 'changed-host-key');
   const [accepted, setAccepted] = useState<Record<string, boolean>>({});
   const allAccepted = unknown.every((p) => accepted[p.host]);
   return (
     <div className="fixed inset-0 z-20 flex items-center justify-center bg-slate-950/50 p-4" role="dialog" aria-modal="true" aria-labelledby="hostkey-title" data-testid="hostkey-dialog">
       <div className="w-full max-w-2xl rounded-xl border border-slate-300 bg-white p-5 shadow-2xl dark:border-slate-700 dark:bg-slate-900">
         <h2 id="hostkey-title" className="mb-1 text-lg font-semibold">
-          {unknown.length > 0 ? 'New host keys: check them before connecting' : 'Could not connect'}
+          {unknown.length > 0 ? 'New host keys: check them before connecting' : changed.length > 0 ? 'Host key changed: connection refused' : 'Could not connect'}
         </h2>
         {unknown.length > 0 && (
           <p className="mb-4 text-sm text-slate-600 dark:text-slate-300">
@@ -62,6 +66,9 @@ export function HostKeyDialog({ problems, hosts, onConnect, onCancel }: HostKeyD
               </li>
             );
           })}
+          {changed.map((p) => (
+            <ChangedKeyPanel key={p.host} problem={p} {...(onRemoveKey ? { onRemoveKey } : {})} />
+          ))}
           {others.map((p) => (
             <li key={p.host} className="rounded-lg border border-red-200 bg-red-50 p-3 text-sm text-red-900 dark:border-red-900 dark:bg-red-950 dark:text-red-100">
               <strong>{p.host}: </strong>
@@ -69,7 +76,11 @@ export function HostKeyDialog({ problems, hosts, onConnect, onCancel }: HostKeyD
             </li>
           ))}
         </ul>
-        {unknown.length > 0 && <p className="mt-3 text-xs text-slate-500">Accepted keys are trusted until this TCP Lab server stops; they are not written to known_hosts.</p>}
+        {unknown.length > 0 && (
+          <p className="mt-3 text-xs text-slate-500">
+            Accepted keys are added to {unknown[0]?.knownHostsFile ?? 'known_hosts'} (hashed if that file is), so TCP Lab and ssh trust them from now on.
+          </p>
+        )}
         <div className="mt-4 flex justify-end gap-2">
           <button type="button" onClick={onCancel} className="rounded-md border border-slate-300 px-4 py-1.5 text-sm hover:bg-slate-100 dark:border-slate-600 dark:hover:bg-slate-800">
             {unknown.length > 0 ? 'Refuse' : 'Close'}
@@ -78,7 +89,7 @@ export function HostKeyDialog({ problems, hosts, onConnect, onCancel }: HostKeyD
             <button
               type="button"
               data-testid="hostkey-connect"
-              disabled={!allAccepted || others.length > 0}
+              disabled={!allAccepted || others.length > 0 || changed.length > 0}
               onClick={() => onConnect(unknown.map((p) => p.fingerprint!))}
               className="rounded-md bg-sky-700 px-4 py-1.5 text-sm font-medium text-white enabled:hover:bg-sky-800 disabled:opacity-40"
             >

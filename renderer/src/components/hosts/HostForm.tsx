@@ -1,0 +1,192 @@
+/** One host's fields in the Hosts view: where it is, how to log in, how to get root. */
+import type { HostSetupInput, HostSetupView, SecretSource } from '../../../../shared/src/hosts-api';
+
+export type AuthType = 'key' | 'agent' | 'password';
+export type SudoChoice = 'none' | 'passwordless' | 'password';
+
+/** The form's state: text as typed; secrets typed here are sent once, on save, and never shown back. */
+export interface HostFormState {
+  name: string;
+  address: string;
+  port: string;
+  user: string;
+  experimentAddress: string;
+  authType: AuthType;
+  keyFile: string;
+  passphrase: string;
+  passphraseSource: SecretSource;
+  password: string;
+  passwordSource: SecretSource;
+  sudo: SudoChoice;
+  sudoPassword: string;
+  sudoSource: SecretSource;
+  proxyJump: string;
+}
+
+const NONE: SecretSource = { kind: 'none' };
+
+export function emptyForm(): HostFormState {
+  return {
+    name: '',
+    address: '',
+    port: '22',
+    user: '',
+    experimentAddress: '',
+    authType: 'key',
+    keyFile: '~/.ssh/id_ed25519',
+    passphrase: '',
+    passphraseSource: NONE,
+    password: '',
+    passwordSource: NONE,
+    sudo: 'passwordless',
+    sudoPassword: '',
+    sudoSource: NONE,
+    proxyJump: '',
+  };
+}
+
+export function formFromView(view: HostSetupView): HostFormState {
+  return {
+    ...emptyForm(),
+    name: view.name,
+    address: view.address,
+    port: String(view.port),
+    user: view.user,
+    experimentAddress: view.experimentAddress ?? '',
+    authType: view.auth.type,
+    keyFile: view.auth.type === 'key' ? view.auth.keyFile : '~/.ssh/id_ed25519',
+    passphraseSource: view.auth.type === 'key' ? view.auth.passphrase : NONE,
+    passwordSource: view.auth.type === 'password' ? view.auth.password : NONE,
+    sudo: view.sudo,
+    sudoSource: view.sudoPassword,
+    proxyJump: view.proxyJump ?? '',
+  };
+}
+
+/** What is sent to the engine; it validates everything again. An empty secret field keeps the kept one. */
+export function formToInput(form: HostFormState): HostSetupInput {
+  const auth: HostSetupInput['auth'] =
+    form.authType === 'key'
+      ? { type: 'key', keyFile: form.keyFile.trim(), ...(form.passphrase ? { passphrase: form.passphrase } : {}) }
+      : form.authType === 'agent'
+        ? { type: 'agent' }
+        : { type: 'password', ...(form.password ? { password: form.password } : {}) };
+  return {
+    name: form.name.trim(),
+    address: form.address.trim(),
+    port: /^\d+$/.test(form.port.trim()) ? Number(form.port.trim()) : Number.NaN,
+    ...(form.experimentAddress.trim() ? { experimentAddress: form.experimentAddress.trim() } : {}),
+    user: form.user.trim(),
+    auth,
+    sudo: form.sudo,
+    ...(form.sudo === 'password' && form.sudoPassword ? { sudoPassword: form.sudoPassword } : {}),
+    ...(form.proxyJump.trim() ? { proxyJump: form.proxyJump.trim() } : {}),
+  };
+}
+
+function describeSource(source: SecretSource): string {
+  switch (source.kind) {
+    case 'none':
+      return '';
+    case 'stored':
+      return 'kept by TCP Lab: leave empty to keep it';
+    case 'missing':
+      return 'not kept any more (browser mode forgets on restart): enter it again';
+    case 'file':
+      return `read from ${source.file}: leave empty to keep that`;
+    case 'env':
+      return `read from $${source.name}: leave empty to keep that`;
+  }
+}
+
+const input =
+  'w-full rounded border border-slate-300 bg-white px-2 py-1 text-[13px] focus:border-sky-600 focus:outline-none dark:border-slate-600 dark:bg-slate-950';
+const labelText = 'mb-0.5 block text-[11.5px] font-medium text-slate-600 dark:text-slate-300';
+
+function Field({ label, hint, children }: { label: string; hint?: string; children: React.ReactNode }) {
+  return (
+    <label className="block">
+      <span className={labelText}>{label}</span>
+      {children}
+      {hint && <span className="mt-0.5 block text-[11px] text-slate-500">{hint}</span>}
+    </label>
+  );
+}
+
+export function HostForm({ label, form, onChange }: { label: 'H1' | 'H2'; form: HostFormState; onChange: (next: HostFormState) => void }) {
+  const set = <K extends keyof HostFormState>(key: K, value: HostFormState[K]) => onChange({ ...form, [key]: value });
+  const id = (field: string) => `hosts-${label}-${field}`;
+  return (
+    <fieldset className="min-w-0 rounded-lg border border-slate-300 p-3 dark:border-slate-700" data-testid={`host-form-${label}`}>
+      <legend className="px-1 text-sm font-bold">{label}</legend>
+      <div className="grid grid-cols-[1fr_1fr_5rem] gap-2">
+        <Field label="Label">
+          <input className={input} data-testid={id('name')} value={form.name} placeholder="e.g. bench 3, left PC" onChange={(e) => set('name', e.target.value)} />
+        </Field>
+        <Field label="Address">
+          <input className={input} data-testid={id('address')} value={form.address} placeholder="192.168.56.11" onChange={(e) => set('address', e.target.value)} />
+        </Field>
+        <Field label="Port">
+          <input className={input} data-testid={id('port')} value={form.port} inputMode="numeric" onChange={(e) => set('port', e.target.value)} />
+        </Field>
+        <Field label="User">
+          <input className={input} data-testid={id('user')} value={form.user} placeholder="lab" onChange={(e) => set('user', e.target.value)} />
+        </Field>
+        <div className="col-span-2">
+          <Field label="Experiment address (optional)" hint="How the other host reaches this one, if not the address above.">
+            <input className={input} data-testid={id('experiment-address')} value={form.experimentAddress} onChange={(e) => set('experimentAddress', e.target.value)} />
+          </Field>
+        </div>
+      </div>
+
+      <div className="mt-2 grid grid-cols-[10rem_1fr] gap-2">
+        <Field label="Authentication">
+          <select className={input} data-testid={id('auth')} value={form.authType} onChange={(e) => set('authType', e.target.value as AuthType)}>
+            <option value="key">Key file</option>
+            <option value="agent">ssh-agent</option>
+            <option value="password">Password</option>
+          </select>
+        </Field>
+        {form.authType === 'key' && (
+          <div className="grid grid-cols-[minmax(0,1fr)_9rem] gap-2">
+            <Field label="Key file (private key)">
+              <input className={input} data-testid={id('key-file')} value={form.keyFile} onChange={(e) => set('keyFile', e.target.value)} />
+            </Field>
+            <Field label="Passphrase (if any)" hint={describeSource(form.passphraseSource)}>
+              <input className={input} type="password" autoComplete="off" data-testid={id('passphrase')} value={form.passphrase} onChange={(e) => set('passphrase', e.target.value)} />
+            </Field>
+          </div>
+        )}
+        {form.authType === 'agent' && <p className="self-end pb-1 text-[12px] text-slate-500">Uses the keys of the ssh-agent named by $SSH_AUTH_SOCK.</p>}
+        {form.authType === 'password' && (
+          <Field label="Password" hint={describeSource(form.passwordSource)}>
+            <input className={input} type="password" autoComplete="off" data-testid={id('password')} value={form.password} onChange={(e) => set('password', e.target.value)} />
+          </Field>
+        )}
+      </div>
+
+      <div className="mt-2 grid grid-cols-[10rem_1fr] gap-2">
+        <Field label="Root through sudo">
+          <select className={input} data-testid={id('sudo')} value={form.sudo} onChange={(e) => set('sudo', e.target.value as SudoChoice)}>
+            <option value="none">Not needed (root login)</option>
+            <option value="passwordless">Passwordless sudo</option>
+            <option value="password">sudo with password</option>
+          </select>
+        </Field>
+        {form.sudo === 'password' ? (
+          <Field label="sudo password" hint={describeSource(form.sudoSource)}>
+            <input className={input} type="password" autoComplete="off" data-testid={id('sudo-password')} value={form.sudoPassword} onChange={(e) => set('sudoPassword', e.target.value)} />
+          </Field>
+        ) : (
+          <span />
+        )}
+      </div>
+
+      <div className="mt-2">
+        <Field label="Jump host (ProxyJump, optional)" hint="[user@]host[:port]: connect through this host, as ssh -J does.">
+          <input className={input} data-testid={id('proxy-jump')} value={form.proxyJump} placeholder="lab@gateway.example.org" onChange={(e) => set('proxyJump', e.target.value)} />
+        </Field>
+      </div>
+    </fieldset>
+  );
+}
