@@ -62,6 +62,11 @@ export interface RunOptions {
    * ('auto', the default), or always with the bundled tcp-peer helper ('helper').
    */
   netcat?: 'auto' | 'helper';
+  /**
+   * 'step': before each step its explanation is logged (phase 'ready') and the run waits for
+   * proceed(); 'all' (the default) runs the steps one after another.
+   */
+  pace?: 'all' | 'step';
 }
 
 export interface RunResult {
@@ -215,6 +220,7 @@ export class ExperimentRun {
     if (options.onEvent) this.log.on('event', options.onEvent);
     this.port = options.port ?? experiment.port;
     this.roles = options.swapRoles ? { client: experiment.roles.server, server: experiment.roles.client } : { ...experiment.roles };
+    this.pace = options.pace ?? 'all';
     for (const label of HOST_LABELS) {
       this.work.set(label, { sysctls: new Map(), uploaded: new Set(), helperPanes: new Set(), delays: [] });
       for (const pane of ['upper', 'lower'] as const) {
@@ -234,6 +240,50 @@ export class ExperimentRun {
   /** Stops the run at the next step boundary (or wait); cleanup then runs as usual. */
   abort(reason: string): void {
     this.aborted ??= reason;
+    this.releaseGate?.();
+  }
+
+  private pace: 'all' | 'step';
+  private releaseGate: (() => void) | undefined;
+
+  /** Whether a step-by-step run is waiting for proceed() before its next step. */
+  get waitingForProceed(): boolean {
+    return this.releaseGate !== undefined;
+  }
+
+  /**
+   * Step-by-step runs: runs the step that is waiting; with 'all', that one and every later step
+   * without stopping again. False when no step is waiting.
+   */
+  proceed(how: 'step' | 'all' = 'step'): boolean {
+    if (how === 'all') this.pace = 'all';
+    if (!this.releaseGate) return false;
+    this.releaseGate();
+    return true;
+  }
+
+  /** In step-by-step mode: shows the step's explanation and waits for proceed() (or an abort). */
+  private async gate(index: number, summary: string, explain: string | undefined): Promise<void> {
+    if (this.pace !== 'step') return;
+    this.log.append({ type: 'step', index, phase: 'ready', summary, ...(explain ? { explain } : {}) });
+    await new Promise<void>((resolve) => {
+      this.releaseGate = () => {
+        this.releaseGate = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /**
+   * A step's summary or explanation as this run shows it: the port and addresses filled in, and
+   * a leading role named by its host ("server upper: nc -l 7777" -> "H2 upper: nc -l 7777").
+   */
+  fill(text: string): string {
+    return text
+      .replace(/\{(port|(client|server|H1|H2)\.address)\}/g, (_whole, name: string, ref: string | undefined) =>
+        ref === undefined ? String(this.port) : this.options.hosts.hosts[this.resolveHost(ref)].experimentAddress,
+      )
+      .replace(/^(wait until )?(client|server)\b/, (_m, wait: string | undefined, role: 'client' | 'server') => `${wait ?? ''}${this.roles[role]}`);
   }
 
   resolveHost(ref: string): LabHostLabel {
@@ -278,8 +328,10 @@ export class ExperimentRun {
       for (const label of HOST_LABELS) this.runStartUs.set(label, this.session.hostNowUs(label));
       for (const [index, step] of experiment.steps.entries()) {
         if (this.aborted) throw new Error(`aborted: ${this.aborted}`);
-        const summary = describeStep(step);
-        this.log.append({ type: 'step', index, phase: 'start', summary, ...(step.explain ? { explain: step.explain } : {}) });
+        const summary = this.fill(describeStep(step));
+        await this.gate(index, summary, step.explain === undefined ? undefined : this.fill(step.explain));
+        if (this.aborted) throw new Error(`aborted: ${this.aborted}`);
+        this.log.append({ type: 'step', index, phase: 'start', summary, ...(step.explain ? { explain: this.fill(step.explain) } : {}) });
         try {
           await this.runStep(index, step);
         } catch (stepError) {

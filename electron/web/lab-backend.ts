@@ -9,6 +9,7 @@
  * same port; when it ends the workspace reconnects, so the panes carry on below the run's output.
  */
 import { EventEmitter } from 'node:events';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { LabEvent, PaneName } from '../../shared/src/events';
 import type { Experiment } from '../../shared/src/experiment-schema';
@@ -20,6 +21,14 @@ import type { ResolvedHosts } from '../lab/hosts-config';
 import { HOST_LABELS, LabSession } from '../lab/lab-session';
 import { HostConnectError } from '../lab/ssh-host';
 import { mkdirSync } from 'node:fs';
+import type { HostsView } from '../../shared/src/hosts-api';
+import type { HostsStore } from '../lab/hosts-store';
+import { HostsError } from '../lab/hosts-store';
+import { removeKnownHost, trustHostKey } from '../lab/known-hosts';
+import { importSshConfig } from '../lab/ssh-config-import';
+import { parseExperiment } from '../../shared/src/experiment-file';
+import type { CheckReply } from '../../shared/src/run-api';
+import { allRequiredPass, checkHost, checkHosts } from '../lab/preflight';
 
 /** A request that cannot be carried out, with what the renderer shows. */
 export class ApiFailure extends Error {
@@ -28,9 +37,25 @@ export class ApiFailure extends Error {
   }
 }
 
+/** The local virtual lab, where the engine can build it. */
+export interface LocalLabControl {
+  /** Why it cannot be built here, or undefined. */
+  unavailableReason(): string | undefined;
+  /** Brings it up if needed; resolves to its hosts file. */
+  up(): Promise<string>;
+}
+
 export interface LabBackendOptions {
-  hosts: ResolvedHosts;
+  /** Undefined until H1 and H2 are set up (the Hosts view); connect says so. */
+  hosts: ResolvedHosts | undefined;
+  /** Where the Hosts view reads and writes the hosts; without it the view is read-only. */
+  hostsStore?: HostsStore;
+  localLab?: LocalLabControl;
+  /** ~/.ssh/config by default. */
+  sshConfigFile?: string;
   experiments: Experiment[];
+  /** The experiments among those that come from the user's folder: id -> file. */
+  userExperimentFiles?: Record<string, string>;
   /** Each session's log, transcripts and result go in a folder below this one. */
   outDir: string;
   /** The port the idle workspace watches (default: the first experiment's, else 7777). */
@@ -58,9 +83,20 @@ export class LabBackend extends EventEmitter<{ message: [ServerMessage] }> {
   private readonly paneSizes = new Map<string, { cols: number; rows: number }>();
   private consumers = 0;
   private shuttingDown = false;
+  private hosts: ResolvedHosts | undefined;
+  /** Keys hosts presented that were not in known_hosts, by fingerprint: written there once accepted. */
+  private readonly unknownKeys = new Map<string, { file: string; address: string; port: number; keyBlob: Buffer }>();
+  /** The last changed-key problem per host, for "Remove the old key". */
+  private readonly changedKeys = new Map<string, { file: string; address: string; port: number }>();
 
   constructor(private readonly options: LabBackendOptions) {
     super();
+    this.hosts = options.hosts;
+  }
+
+  private requireHosts(): ResolvedHosts {
+    if (!this.hosts) throw new ApiFailure({ message: 'H1 and H2 are not set up yet: open Hosts, fill them in (or use the local virtual lab) and save.' });
+    return this.hosts;
   }
 
   get state(): BackendState {
@@ -73,19 +109,19 @@ export class LabBackend extends EventEmitter<{ message: [ServerMessage] }> {
   }
 
   hello(): ServerMessage {
-    const { hosts } = this.options.hosts;
+    const hosts = this.hosts?.hosts;
     const hostInfo: HostInfo[] = HOST_LABELS.map((label) => ({
       label,
-      address: hosts[label].address,
-      port: hosts[label].port,
-      user: hosts[label].user,
-      experimentAddress: hosts[label].experimentAddress,
+      address: hosts?.[label].address ?? '',
+      port: hosts?.[label].port ?? 22,
+      user: hosts?.[label].user ?? '',
+      experimentAddress: hosts?.[label].experimentAddress ?? '',
     }));
     return {
       type: 'hello',
       version: LAB_API_VERSION,
       hosts: hostInfo,
-      experiments: this.options.experiments.map((e) => summarize(e, this.options.hosts)),
+      experiments: this.options.experiments.map((e) => summarize(e, this.hosts, this.options.userExperimentFiles?.[e.id])),
       state: this.stateValue,
       outDir: this.options.outDir,
     };
@@ -113,13 +149,98 @@ export class LabBackend extends EventEmitter<{ message: [ServerMessage] }> {
       case 'disconnect':
         await this.disconnect();
         return {};
-      case 'run':
-        return this.startRun(request.experiment);
+      case 'run': {
+        const experiment = this.options.experiments.find((e) => e.id === request.experiment);
+        if (!experiment) throw new ApiFailure({ message: `There is no experiment called "${request.experiment}" in the library.` });
+        return this.startRun(experiment, request);
+      }
+      case 'run-file': {
+        const parsed = parseExperiment(request.text, request.name);
+        if (!parsed.ok) throw new ApiFailure({ message: `${request.name} is not a valid experiment file; nothing was run.\n${parsed.message}` });
+        return this.startRun(parsed.value, request);
+      }
+      case 'proceed':
+        if (!this.run) throw new ApiFailure({ message: 'No experiment is running.' });
+        if (!this.run.proceed(request.how)) throw new ApiFailure({ message: 'The run is not waiting for you: its current step is still running.' });
+        return {};
+      case 'check':
+        return this.check();
       case 'abort':
         if (!this.run) throw new ApiFailure({ message: 'No experiment is running.' });
         this.run.abort(request.reason);
         return {};
+      case 'hosts-get':
+        return this.hostsView();
+      case 'hosts-save':
+        return this.changeHosts((store) => store.save(request.hosts));
+      case 'hosts-use-local-lab':
+        return this.changeHosts(async (store) => {
+          const lab = this.options.localLab;
+          const why = lab ? lab.unavailableReason() : 'this TCP Lab cannot build the virtual lab';
+          if (!lab || why) throw new ApiFailure({ message: `The local virtual lab cannot be used here: ${why}.` });
+          await store.adopt(await lab.up());
+        });
+      case 'hosts-import-ssh-config':
+        return importSshConfig(this.options.sshConfigFile ?? join(homedir(), '.ssh', 'config'));
+      case 'hosts-remove-key':
+        return this.removeOldKey(request.host);
     }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Hosts
+
+  private localLabState(): HostsView['localLab'] {
+    const why = this.options.localLab ? this.options.localLab.unavailableReason() : 'not offered by this TCP Lab';
+    return why ? { available: false, reason: why } : { available: true };
+  }
+
+  private async hostsView(): Promise<HostsView> {
+    const store = this.options.hostsStore;
+    if (!store) {
+      return {
+        file: this.hosts?.file ?? '',
+        knownHostsFile: this.hosts?.knownHostsFile ?? '',
+        secrets: { kind: 'unavailable', description: 'The hosts are fixed for this TCP Lab (started with --lab local); start `tcplab web --hosts FILE` to edit them here.' },
+        problem: 'read-only',
+        localLab: this.localLabState(),
+      };
+    }
+    return store.view(this.localLabState());
+  }
+
+  /** Saves through the store, then uses the new hosts at the next connect (never under a session). */
+  private async changeHosts(change: (store: HostsStore) => Promise<void>): Promise<HostsView> {
+    const store = this.options.hostsStore;
+    if (!store) throw new ApiFailure({ message: 'The hosts cannot be changed here: this TCP Lab was started with --lab local. Start it with --hosts FILE to edit them.' });
+    if (this.stateValue.phase !== 'idle') throw new ApiFailure({ message: 'Disconnect from H1 and H2 before changing the hosts.' });
+    try {
+      await change(store);
+    } catch (error) {
+      if (error instanceof ApiFailure) throw error;
+      throw new ApiFailure({ message: error instanceof HostsError ? error.message : `Could not save the hosts: ${(error as Error).message}` });
+    }
+    try {
+      this.hosts = await store.resolve();
+    } catch {
+      // Saved, but not connectable yet (a key file missing...): the view shows why.
+      this.hosts = undefined;
+    }
+    this.emit('message', this.hello());
+    return store.view(this.localLabState());
+  }
+
+  private async removeOldKey(host: ApiHostLabel): Promise<Record<string, unknown>> {
+    const changed = this.changedKeys.get(host);
+    if (!changed) throw new ApiFailure({ message: `${host}: there is no changed host key to remove; connect first to see the key it presents.` });
+    let result;
+    try {
+      result = await removeKnownHost(changed.file, changed.address, changed.port);
+    } catch (error) {
+      throw new ApiFailure({ message: `Could not edit ${changed.file}: ${(error as Error).message}` });
+    }
+    this.changedKeys.delete(host);
+    return { removed: result.removed.length, kept: result.kept.length, backup: result.backup, file: changed.file };
   }
 
   private activeSession(): LabSession | undefined {
@@ -159,22 +280,41 @@ export class LabBackend extends EventEmitter<{ message: [ServerMessage] }> {
   private async connect(acceptFingerprints: readonly string[]): Promise<Record<string, unknown>> {
     if (this.stateValue.phase === 'connected') return { session: this.stateValue.session };
     if (this.stateValue.phase !== 'idle') throw new ApiFailure({ message: `Cannot connect now: ${describePhase(this.stateValue)}.` });
-    for (const fingerprint of acceptFingerprints) this.accepted.add(fingerprint);
+    const hosts = this.requireHosts();
+    for (const fingerprint of acceptFingerprints) {
+      // Accepted in the first-connection dialog: written to known_hosts, so `ssh` trusts it too,
+      // and known_hosts stays the one record (removing the key there makes it unknown again).
+      const key = this.unknownKeys.get(fingerprint);
+      if (!key) {
+        this.accepted.add(fingerprint); // not a key this process saw: trusted in memory only
+        continue;
+      }
+      try {
+        await trustHostKey(key.file, key.address, key.port, key.keyBlob);
+        this.unknownKeys.delete(fingerprint);
+      } catch (error) {
+        this.accepted.add(fingerprint);
+        this.emit('message', { type: 'notice', level: 'error', text: `Could not add the key ${fingerprint} to ${key.file} (${(error as Error).message}); it is trusted until TCP Lab stops.` });
+      }
+    }
     this.setState({ phase: 'connecting' });
     const dir = join(this.options.outDir, `${stamp()}-workspace`);
     mkdirSync(dir, { recursive: true });
     const session = new LabSession({
-      hosts: this.options.hosts,
+      hosts,
       port: this.options.workspacePort ?? this.options.experiments[0]?.port ?? 7777,
       log: new SessionLog(join(dir, 'session.jsonl')),
       // The live Set: a key accepted later counts for the reconnect after a run as well.
       acceptedFingerprints: this.accepted,
       paneAcks: 'by-consumer',
+      // A host that drops comes back by itself, panes reopened; the columns and panes show it.
+      reconnect: true,
     });
     this.follow(session);
     try {
       await session.open();
     } catch (error) {
+      this.rememberKeys(error);
       const failure = describeConnectFailure(error);
       // On the record too: the log of a failed connect says why it failed.
       session.log.append({ type: 'note', text: `could not connect: ${failure.message}` });
@@ -210,9 +350,20 @@ export class LabBackend extends EventEmitter<{ message: [ServerMessage] }> {
     this.setState({ phase: 'idle' });
   }
 
-  private async startRun(id: string): Promise<Record<string, unknown>> {
-    const experiment = this.options.experiments.find((e) => e.id === id);
-    if (!experiment) throw new ApiFailure({ message: `There is no built-in experiment called "${id}".` });
+  /**
+   * Preflight (tcplab check) from the app: on the workspace's connections when connected, else
+   * on connections of its own, which it closes again.
+   */
+  private async check(): Promise<CheckReply> {
+    const session = this.workspace;
+    if (this.stateValue.phase === 'running') throw new ApiFailure({ message: 'An experiment is running; it checks the hosts itself as it starts. Check again when it has finished.' });
+    const hosts = session
+      ? await Promise.all(HOST_LABELS.map((label) => checkHost(session.host(label), session.clockOffsetMs.has(label) ? { clockOffsetMs: session.clockOffsetMs.get(label)! } : {})))
+      : await checkHosts(this.requireHosts(), this.accepted);
+    return { ok: allRequiredPass(hosts), hosts };
+  }
+
+  private async startRun(experiment: Experiment, how: { pace: 'all' | 'step'; swapRoles: boolean }): Promise<Record<string, unknown>> {
     if (this.stateValue.phase !== 'connected') {
       throw new ApiFailure({ message: this.stateValue.phase === 'running' ? 'An experiment is already running: abort it or wait for it to finish.' : 'Connect to H1 and H2 first.' });
     }
@@ -222,9 +373,11 @@ export class LabBackend extends EventEmitter<{ message: [ServerMessage] }> {
     try {
       run = new ExperimentRun({
         experiment,
-        hosts: this.options.hosts,
+        hosts: this.requireHosts(),
         outDir,
         acceptedFingerprints: this.accepted,
+        pace: how.pace,
+        swapRoles: how.swapRoles,
         onEvent: (event) => this.forward(run.session, event),
         ...(this.options.typingDelayMs !== undefined ? { typingDelayMs: this.options.typingDelayMs } : {}),
       });
@@ -272,6 +425,16 @@ export class LabBackend extends EventEmitter<{ message: [ServerMessage] }> {
         this.emit('message', { type: 'notice', level: 'info', text: `Reconnecting after the run failed (${message}); trying again.` });
         await new Promise((resolve) => setTimeout(resolve, 2000 * attempt));
       }
+    }
+  }
+
+  private rememberKeys(error: unknown): void {
+    const errors = error instanceof AggregateError ? (error.errors as unknown[]) : [error];
+    for (const e of errors) {
+      if (!(e instanceof HostConnectError) || !e.hostKey || !e.fingerprint) continue;
+      const { knownHostsFile: file, address, port, keyBlob } = e.hostKey;
+      if (e.kind === 'unknown-host-key') this.unknownKeys.set(e.fingerprint, { file, address, port, keyBlob });
+      if (e.kind === 'changed-host-key') this.changedKeys.set(e.host, { file, address, port });
     }
   }
 
@@ -352,7 +515,16 @@ export function describeConnectFailure(error: unknown): ApiError {
   const messages: string[] = [];
   for (const e of errors) {
     if (e instanceof HostConnectError) {
-      hosts.push({ host: e.host, kind: e.kind, message: e.message, ...(e.fingerprint ? { fingerprint: e.fingerprint } : {}) });
+      const key = e.hostKey;
+      hosts.push({
+        host: e.host,
+        kind: e.kind,
+        message: e.message,
+        ...(e.fingerprint ? { fingerprint: e.fingerprint } : {}),
+        ...(key ? { knownHostsFile: key.knownHostsFile } : {}),
+        ...(key?.knownFingerprints ? { knownFingerprints: key.knownFingerprints } : {}),
+        ...(key?.fix ? { fix: key.fix } : {}),
+      });
     }
     messages.push(e instanceof Error ? e.message : String(e));
   }
@@ -360,7 +532,7 @@ export function describeConnectFailure(error: unknown): ApiError {
 }
 
 /** What the renderer shows of an experiment, with placeholders filled as the run will fill them. */
-export function summarize(experiment: Experiment, hosts: ResolvedHosts): ExperimentSummary {
+export function summarize(experiment: Experiment, hosts: ResolvedHosts | undefined, userFile?: string): ExperimentSummary {
   const roles = experiment.roles;
   const fill = (text: string): string =>
     text.replace(/\{([A-Za-z0-9.]+)\}/g, (whole, name: string) => {
@@ -370,7 +542,7 @@ export function summarize(experiment: Experiment, hosts: ResolvedHosts): Experim
       if (!match?.[1]) return whole;
       const ref = match[1];
       const label = ref === 'client' || ref === 'server' ? roles[ref] : (ref as 'H1' | 'H2');
-      return hosts.hosts[label].experimentAddress;
+      return hosts?.hosts[label].experimentAddress ?? `${label}'s address`;
     });
   const expect: ExperimentSummary['expect'] = {};
   for (const [ref, expectation] of Object.entries(experiment.expect)) {
@@ -378,6 +550,8 @@ export function summarize(experiment: Experiment, hosts: ResolvedHosts): Experim
     expect[label] = { passes: expectation.passes, ...(expectation.endsIn ? { endsIn: expectation.endsIn } : {}) };
   }
   return {
+    source: userFile === undefined ? 'builtin' : 'user',
+    ...(userFile === undefined ? {} : { file: userFile }),
     id: experiment.id,
     title: experiment.title,
     summary: experiment.summary,

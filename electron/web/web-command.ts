@@ -7,22 +7,38 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { port as portSchema } from '../../shared/src/safe-values';
-import { builtinExperiments } from '../lab/builtin-experiments';
-import { readHostsFile } from '../lab/hosts-config';
-import { localLabHostsFile } from '../lab/virtual-lab';
-import { LabBackend } from './lab-backend';
+import { ExperimentFileError, experimentLibrary, userExperimentsDir, type LibraryEntry } from '../lab/builtin-experiments';
+import { existsSync } from 'node:fs';
+import { readHostsFile, type ResolvedHosts } from '../lab/hosts-config';
+import { HostsStore, MemorySecretStore } from '../lab/hosts-store';
+import { labHostsFile, labUnavailableReason, localLabHostsFile, runLabScript } from '../lab/virtual-lab';
+import { LabBackend, type LocalLabControl } from './lab-backend';
 import { startWebServer } from './web-server';
 
-export const WEB_USAGE = 'web (--hosts FILE | --lab local) [--port N] [--known-hosts FILE] [--out DIR]';
+export const WEB_USAGE = 'web (--hosts FILE | --lab local) [--port N] [--known-hosts FILE] [--out DIR] [--experiments DIR]';
 export const RENDERER_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'renderer', 'dist');
 
 class WebUsageError extends Error {}
 
+/** The virtual lab, as the Hosts view's "Local virtual lab" button uses it. */
+export const localLabControl: LocalLabControl = {
+  unavailableReason: labUnavailableReason,
+  up: async () => {
+    const result = runLabScript('up', 'pipe');
+    if (result.status !== 0) throw new Error(`tcplab lab up failed: ${result.output.trim().split('\n').slice(-3).join(' ')}`);
+    return labHostsFile();
+  },
+};
+
 interface WebArgs {
   hostsFile: string;
+  /** --hosts FILE: the Hosts view edits it (it need not exist yet); --lab local: fixed. */
+  editable: boolean;
   port: number;
   knownHosts?: string;
   outDir: string;
+  /** A folder of the user's own experiments (--experiments or $TCPLAB_EXPERIMENTS). */
+  experimentsDir?: string;
 }
 
 function parseWebArgs(args: string[]): WebArgs {
@@ -36,6 +52,7 @@ function parseWebArgs(args: string[]): WebArgs {
         port: { type: 'string' },
         'known-hosts': { type: 'string' },
         out: { type: 'string' },
+        experiments: { type: 'string' },
       },
     }));
   } catch (error) {
@@ -50,10 +67,12 @@ function parseWebArgs(args: string[]): WebArgs {
     port = parsed.data;
   }
   return {
-    hostsFile: values.hosts ?? localLabHostsFile(),
+    hostsFile: values.hosts !== undefined ? resolve(values.hosts) : localLabHostsFile(),
+    editable: values.hosts !== undefined,
     port,
     ...(values['known-hosts'] !== undefined ? { knownHosts: resolve(values['known-hosts']) } : {}),
     outDir: resolve(values.out ?? 'runs'),
+    ...(userExperimentsDir(values.experiments) !== undefined ? { experimentsDir: userExperimentsDir(values.experiments)! } : {}),
   };
 }
 
@@ -66,10 +85,39 @@ export async function webCommand(args: string[]): Promise<number> {
     console.error(`tcplab: ${error.message}`);
     return 64;
   }
-  const hosts = await readHostsFile(options.hostsFile);
-  // Another known_hosts than the hosts file names: a fresh one shows the first-connection dialog.
-  if (options.knownHosts) hosts.knownHostsFile = options.knownHosts;
-  const backend = new LabBackend({ hosts, experiments: builtinExperiments(), outDir: options.outDir });
+  // Browser mode keeps the secrets typed into the Hosts view in memory only (the view says so).
+  const store = options.editable ? new HostsStore({ file: options.hostsFile, secrets: new MemorySecretStore(), ...(options.knownHosts ? { knownHostsFile: options.knownHosts } : {}) }) : undefined;
+  let hosts: ResolvedHosts | undefined;
+  if (store && !existsSync(options.hostsFile)) {
+    console.log(`No hosts file yet at ${options.hostsFile}: set H1 and H2 up in the app (Hosts), which writes it.`);
+  } else if (store) {
+    try {
+      hosts = await store.resolve();
+    } catch (error) {
+      // Open anyway: the Hosts view shows the problem and can fix it.
+      console.error(`tcplab: the hosts in ${options.hostsFile} cannot be used yet:\n${(error as Error).message}\nFix them in the app (Hosts).`);
+    }
+  } else {
+    hosts = await readHostsFile(options.hostsFile);
+    // Another known_hosts than the hosts file names: a fresh one shows the first-connection dialog.
+    if (options.knownHosts) hosts.knownHostsFile = options.knownHosts;
+  }
+  let library: LibraryEntry[];
+  try {
+    library = experimentLibrary(options.experimentsDir);
+  } catch (error) {
+    if (!(error instanceof ExperimentFileError)) throw error;
+    console.error(`tcplab: ${error.message}\nFix the files (tcplab validate ${options.experimentsDir ?? ''} lists every error), or leave --experiments out.`);
+    return 2;
+  }
+  const backend = new LabBackend({
+    hosts,
+    ...(store ? { hostsStore: store } : {}),
+    localLab: localLabControl,
+    experiments: library.map((entry) => entry.experiment),
+    userExperimentFiles: Object.fromEntries(library.filter((entry) => entry.user).map((entry) => [entry.experiment.id, entry.file])),
+    outDir: options.outDir,
+  });
   let server;
   try {
     server = await startWebServer({ backend, rendererDir: RENDERER_DIR, port: options.port });
@@ -81,7 +129,7 @@ export async function webCommand(args: string[]): Promise<number> {
   }
   console.log('TCP Lab is running in browser mode. Open this link in a browser on this machine:');
   console.log(`  ${server.url}`);
-  console.log(`Hosts: ${options.hostsFile} (known_hosts: ${hosts.knownHostsFile}); session logs in ${options.outDir}`);
+  console.log(`Hosts: ${options.hostsFile} (known_hosts: ${hosts?.knownHostsFile ?? options.knownHosts ?? 'from the hosts file'}); session logs in ${options.outDir}`);
   console.log('Only this machine can reach it, and only with that link. Stop with Ctrl-C.');
 
   const stop = await new Promise<NodeJS.Signals>((resolveStop) => {

@@ -23,7 +23,12 @@ import { TERMINAL_FONT } from './terminals/terminal-hub';
 declare global {
   interface Window {
     /** Read-only views for end-to-end tests and for copying a pane's text out. */
-    tcplab?: { paneText(host: 'H1' | 'H2', pane: 'upper' | 'lower'): string; renderers(): string };
+    tcplab?: {
+      paneText(host: 'H1' | 'H2', pane: 'upper' | 'lower'): string;
+      renderers(): string;
+      /** Characters of host output the pane's xterm has processed so far (floods: nothing dropped). */
+      paneChars(host: 'H1' | 'H2', pane: 'upper' | 'lower'): number;
+    };
   }
 }
 
@@ -52,7 +57,7 @@ async function start(): Promise<void> {
     store.apply(message);
   });
   client.onClose((why) => store.lose(why));
-  window.tcplab = { paneText: (host, pane) => hub.get(host, pane).text(), renderers: () => hub.renderers() };
+  window.tcplab = { paneText: (host, pane) => hub.get(host, pane).text(), renderers: () => hub.renderers(), paneChars: (host, pane) => hub.get(host, pane).drawnChars };
   root.render(
     <StrictMode>
       <ErrorBoundary>

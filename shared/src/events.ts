@@ -9,6 +9,7 @@
 import type { TcpState, Seen } from './tcp-states';
 import type { SsSocket } from './observations';
 import type { FirewallRule } from './experiment-schema';
+import type { TcpFlag } from './pcap';
 
 export type HostLabel = string;
 export type PaneName = 'upper' | 'lower';
@@ -39,7 +40,15 @@ export type LabEvent = EventBase &
     | { type: 'trace'; host: HostLabel; hostTimeUs: number; local: string; remote: string; from: TcpState; to: TcpState }
     | { type: 'transition'; host: HostLabel; hostTimeUs: number; local: string; remote: string; state: TcpState; seen: Seen }
     | { type: 'firewall'; host: HostLabel; action: 'add' | 'remove'; command: string; rule?: FirewallRule; owner: string }
-    | { type: 'step'; index: number; phase: 'start' | 'end' | 'failed'; summary: string; explain?: string; detail?: string }
+    /**
+     * One TCP segment on the experiment port as tcpdump saw it on `host` (direction relative to
+     * that host; local/remote as `address:port`), or, with `dropped`, as an NFLOG rule logged it
+     * just before the experiment's DROP rule ate it. seq/ack are the raw 32-bit numbers; length
+     * is the payload. `frame` is its number (from 1) in the host's pcap file (`<host>.pcap`, or
+     * `<host>-dropped.pcap` when dropped), as Wireshark numbers it.
+     */
+    | { type: 'packet'; host: HostLabel; hostTimeUs: number; direction: 'in' | 'out'; local: string; remote: string; flags: TcpFlag[]; seq: number; ack: number; length: number; dropped?: boolean; frame?: number }
+    | { type: 'step'; index: number; phase: 'ready' | 'start' | 'end' | 'failed'; summary: string; explain?: string; detail?: string }
     | { type: 'note'; host?: HostLabel; text: string }
     | { type: 'result'; passed: boolean; hosts: Record<HostLabel, HostResult> }
   );

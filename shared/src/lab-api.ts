@@ -17,11 +17,12 @@
  * (Pane.acknowledge), so a flood pauses the SSH channel instead of filling memory.
  */
 import { z } from 'zod';
+import { RunPace, RunReplyResults, RunRequests } from './run-api';
 import type { LabEvent } from './events';
 import { FirewallRule } from './experiment-schema';
 import { TCP_STATES } from './tcp-states';
-
 import { HostsReplyResults, HostsRequests } from './hosts-api';
+
 export const LAB_API_VERSION = 1;
 
 /** The two hosts the workspace has; events may name others (a log is open-ended), requests may not. */
@@ -51,12 +52,14 @@ export const LabRequest = z.discriminatedUnion('method', [
   z.strictObject({ method: z.literal('connect'), acceptFingerprints: z.array(Fingerprint).max(8).default([]) }),
   z.strictObject({ method: z.literal('disconnect') }),
   /** Runs a built-in experiment (the workspace gives way to the run's own session). */
-  z.strictObject({ method: z.literal('run'), experiment: ExperimentId }),
+  z.strictObject({ method: z.literal('run'), experiment: ExperimentId, pace: RunPace.default('all'), swapRoles: z.boolean().default(false) }),
   /** Stops the running experiment at its next step; its cleanup runs as usual. */
   z.strictObject({ method: z.literal('abort'), reason: z.string().min(1).max(200).default('stopped from the app') }),
-]);
   /** The Hosts view: hosts-get, hosts-save, hosts-import-ssh-config, hosts-use-local-lab, hosts-remove-key (shared/src/hosts-api.ts). */
   ...HostsRequests,
+  /** run-file, proceed, check (shared/src/run-api.ts). */
+  ...RunRequests,
+]);
 export type LabRequest = z.infer<typeof LabRequest>;
 export type LabRequestInput = z.input<typeof LabRequest>;
 export type LabMethod = LabRequest['method'];
@@ -140,9 +143,24 @@ export const LabEventSchema = z.discriminatedUnion('type', [
   z.object({ ...Base, type: z.literal('firewall'), host: Host, action: z.enum(['add', 'remove']), command: z.string(), rule: FirewallRule.optional(), owner: z.string() }),
   z.object({
     ...Base,
+    type: z.literal('packet'),
+    host: Host,
+    hostTimeUs: z.number(),
+    direction: z.enum(['in', 'out']),
+    local: z.string(),
+    remote: z.string(),
+    flags: z.array(z.enum(['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'])),
+    seq: z.number().int(),
+    ack: z.number().int(),
+    length: z.number().int(),
+    dropped: z.boolean().optional(),
+    frame: z.number().int().optional(),
+  }),
+  z.object({
+    ...Base,
     type: z.literal('step'),
     index: z.number().int().min(0),
-    phase: z.enum(['start', 'end', 'failed']),
+    phase: z.enum(['ready', 'start', 'end', 'failed']),
     summary: z.string(),
     explain: z.string().optional(),
     detail: z.string().optional(),
@@ -176,6 +194,9 @@ export const ExperimentSummary = z.strictObject({
   roles: z.strictObject({ client: ApiHostLabel, server: ApiHostLabel }),
   steps: z.array(z.strictObject({ summary: z.string(), explain: z.string().optional() })),
   expect: z.record(z.string(), z.strictObject({ passes: z.array(TcpStateSchema), endsIn: TcpStateSchema.optional() })),
+  /** Built in, or from the user's experiments folder (its file). */
+  source: z.enum(['builtin', 'user']).default('builtin'),
+  file: z.string().optional(),
 });
 export type ExperimentSummary = z.infer<typeof ExperimentSummary>;
 
@@ -189,16 +210,16 @@ export const HostProblem = z.strictObject({
   message: z.string(),
   /** For host-key problems: the key the host presented. */
   fingerprint: Fingerprint.optional(),
+  /** For a changed key: the fingerprints known_hosts has, the file, and the command that removes the old entry. */
+  knownFingerprints: z.array(Fingerprint).optional(),
+  knownHostsFile: z.string().optional(),
+  fix: z.string().optional(),
 });
 export type HostProblem = z.infer<typeof HostProblem>;
 
 export const ApiError = z.strictObject({
   /** In a lab assistant's words. */
   message: z.string(),
-  /** For a changed key: the fingerprints known_hosts has, the file, and the command that removes the old entry. */
-  knownFingerprints: z.array(Fingerprint).optional(),
-  knownHostsFile: z.string().optional(),
-  fix: z.string().optional(),
   /** Per host, when connecting failed. */
   hosts: z.array(HostProblem).optional(),
 });
@@ -210,13 +231,14 @@ export const ReplyResults = {
   disconnect: z.strictObject({}),
   run: z.strictObject({ session: SessionId, outDir: z.string() }),
   abort: z.strictObject({}),
+  ...HostsReplyResults,
+  ...RunReplyResults,
 } satisfies Record<LabMethod, z.ZodType>;
 export type ReplyResult<M extends LabMethod> = z.infer<(typeof ReplyResults)[M]>;
 
 const ReplyMessage = z.discriminatedUnion('ok', [
   z.strictObject({ type: z.literal('reply'), id: RequestId, ok: z.literal(true), result: z.record(z.string(), z.unknown()) }),
   z.strictObject({ type: z.literal('reply'), id: RequestId, ok: z.literal(false), error: ApiError }),
-  ...HostsReplyResults,
 ]);
 
 export const ServerMessage = z.discriminatedUnion('type', [

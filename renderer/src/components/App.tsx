@@ -7,7 +7,9 @@ import type { TerminalHub } from '../terminals/terminal-hub';
 import { HostColumn } from './HostColumn';
 import { HostKeyDialog } from './HostKeyDialog';
 import { HostsView } from './hosts/HostsView';
-import { RunPanel } from './RunPanel';
+import { PreflightPanel } from './PreflightPanel';
+import { RunPanel, type RunHow } from './RunPanel';
+import { StateDiagram } from './StateDiagram';
 import { useTheme } from './theme';
 
 const LABELS: ApiHostLabel[] = ['H1', 'H2'];
@@ -27,6 +29,7 @@ export function App({ client, store, hub }: { client: LabClient; store: AppStore
   const [selected, setSelected] = useState<string>();
   const [busy, setBusy] = useState(false);
   const [showHosts, setShowHosts] = useState(false);
+  const [showCheck, setShowCheck] = useState(false);
   const [dark, toggleTheme] = useTheme(useCallback((d: boolean) => hub.setDark(d), [hub]));
 
   useEffect(() => {
@@ -58,7 +61,12 @@ export function App({ client, store, hub }: { client: LabClient; store: AppStore
       await client.request({ method: 'connect', acceptFingerprints });
     });
   const disconnect = () => act(() => client.request({ method: 'disconnect' }));
-  const run = () => selected && act(() => client.request({ method: 'run', experiment: selected }));
+  const run = (how: RunHow) => selected && act(() => client.request({ method: 'run', experiment: selected, ...how }));
+  const runFile = (file: { name: string; text: string }, how: RunHow) =>
+    act(async () => {
+      await client.request({ method: 'run-file', name: file.name, text: file.text, ...how });
+    });
+  const proceed = (how: 'step' | 'all') => act(() => client.request({ method: 'proceed', how }));
   const abort = () => act(() => client.request({ method: 'abort', reason: 'stopped from the app' }));
 
   const experiment = hello?.experiments.find((e) => e.id === selected);
@@ -85,6 +93,9 @@ export function App({ client, store, hub }: { client: LabClient; store: AppStore
           </button>
           <button type="button" title="Larger terminal text (projectors)" onClick={() => hub.fontSize(1)} className="rounded px-2 py-1 text-[13px] hover:bg-slate-100 dark:hover:bg-slate-800">
             A+
+          </button>
+          <button type="button" data-testid="check-button" onClick={() => setShowCheck(true)} title="Check that H1 and H2 have what experiments need (tcplab check)" className="rounded px-2 py-1 text-[12px] hover:bg-slate-100 dark:hover:bg-slate-800">
+            Check
           </button>
           <button type="button" data-testid="hosts-button" onClick={() => setShowHosts(true)} title="Set up H1 and H2" className="rounded px-2 py-1 text-[12px] hover:bg-slate-100 dark:hover:bg-slate-800">
             Hosts
@@ -122,7 +133,7 @@ export function App({ client, store, hub }: { client: LabClient; store: AppStore
         </div>
       )}
 
-      <main className="grid min-h-0 flex-1 grid-cols-[minmax(0,1fr)_minmax(0,1fr)_300px] gap-2 p-2">
+      <main className="grid min-h-0 flex-1 grid-cols-[minmax(0,1fr)_minmax(0,1fr)_minmax(300px,26vw)] gap-2 p-2">
         {LABELS.map((label) => (
           <HostColumn
             key={label}
@@ -134,16 +145,21 @@ export function App({ client, store, hub }: { client: LabClient; store: AppStore
             hub={hub}
           />
         ))}
+        <div className="grid min-h-0 grid-rows-[auto_minmax(0,1fr)] gap-2">
+        <StateDiagram hosts={workspace.hosts} labels={LABELS} dark={dark} />
         <RunPanel
           experiments={hello?.experiments ?? []}
           selected={selected}
           onSelect={setSelected}
           backend={backend}
           run={workspace.run}
-          onRun={() => void run()}
+          onRun={(how) => void run(how)}
+          onRunFile={(file, how) => void runFile(file, how)}
+          onProceed={(how) => void proceed(how)}
           onAbort={() => void abort()}
           busy={busy}
         />
+        </div>
       </main>
 
       {notices.length > 0 && (
@@ -176,6 +192,7 @@ export function App({ client, store, hub }: { client: LabClient; store: AppStore
         />
       )}
       {showHosts && <HostsView client={client} editable={backend.phase === 'idle'} onClose={() => setShowHosts(false)} />}
+      {showCheck && <PreflightPanel check={() => client.request({ method: 'check' })} onClose={() => setShowCheck(false)} />}
     </div>
   );
 }

@@ -1,5 +1,8 @@
-/** Pick a built-in experiment, run or abort it, follow its steps, and read expected against observed. */
-import { useEffect, useRef } from 'react';
+/**
+ * Pick an experiment (built in, from the user's folder, or a file opened here), run it all or
+ * step by step, abort it, follow its steps, and read expected against observed.
+ */
+import { useEffect, useRef, useState } from 'react';
 import type { HostResult } from '../../../shared/src/events';
 import type { BackendState, ExperimentSummary } from '../../../shared/src/lab-api';
 import type { RunView, StepPhase } from '../state/workspace';
@@ -11,23 +14,53 @@ export interface RunPanelProps {
   onSelect: (id: string) => void;
   backend: BackendState;
   run: RunView | undefined;
-  onRun: () => void;
+  onRun: (how: RunHow) => void;
+  /** A file the user opened: its name and text, for the engine to validate and run. */
+  onRunFile: (file: { name: string; text: string }, how: RunHow) => void;
+  onProceed: (how: 'step' | 'all') => void;
   onAbort: () => void;
   busy: boolean;
 }
 
-const STEP_ICON: Record<StepPhase, string> = { pending: '○', running: '▶', done: '✓', failed: '✗' };
+export interface RunHow {
+  pace: 'all' | 'step';
+  swapRoles: boolean;
+}
+
+const STEP_ICON: Record<StepPhase, string> = { pending: '○', ready: '⏸', running: '▶', done: '✓', failed: '✗' };
 const STEP_CLASS: Record<StepPhase, string> = {
   pending: 'text-slate-400',
+  ready: 'text-amber-600 dark:text-amber-400',
   running: 'text-sky-600 dark:text-sky-400',
   done: 'text-emerald-600 dark:text-emerald-400',
   failed: 'text-red-600 dark:text-red-400',
 };
 
-export function RunPanel({ experiments, selected, onSelect, backend, run, onRun, onAbort, busy }: RunPanelProps) {
+export function RunPanel({ experiments, selected, onSelect, backend, run, onRun, onRunFile, onProceed, onAbort, busy }: RunPanelProps) {
   const experiment = experiments.find((e) => e.id === selected);
   const running = backend.phase === 'running';
   const thisRun = run && run.experiment === selected ? run : undefined;
+  const [pace, setPace] = useState<'all' | 'step'>('all');
+  const [swapRoles, setSwapRoles] = useState(false);
+  const fileInput = useRef<HTMLInputElement>(null);
+  // A file run's steps are known from its events only (it is not in the library).
+  const steps: Array<{ summary: string; explain?: string | undefined }> = experiment
+    ? experiment.steps
+    : thisRun
+      ? Object.entries(thisRun.steps)
+          .sort(([a], [b]) => Number(a) - Number(b))
+          .map(([, s]) => ({ summary: s.summary, explain: s.explain }))
+      : [];
+  const waiting = running && thisRun?.currentStep !== undefined && thisRun.steps[thisRun.currentStep]?.phase === 'ready' ? thisRun.currentStep : undefined;
+  const builtin = experiments.filter((e) => e.source !== 'user');
+  const user = experiments.filter((e) => e.source === 'user');
+  const canStart = backend.phase === 'connected' && !busy;
+
+  const openFile = async (file: File | undefined) => {
+    if (!file) return;
+    onRunFile({ name: file.name, text: await file.text() }, { pace, swapRoles });
+    if (fileInput.current) fileInput.current.value = ''; // the same file again is a new choice
+  };
   const current = useRef<HTMLLIElement>(null);
   useEffect(() => {
     // Braces matter: Chromium's scrollIntoView now returns a promise, which React would take for a cleanup function.
@@ -48,13 +81,40 @@ export function RunPanel({ experiments, selected, onSelect, backend, run, onRun,
           onChange={(e) => onSelect(e.target.value)}
           className="w-full rounded-md border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-800"
         >
-          {experiments.map((e) => (
-            <option key={e.id} value={e.id}>
-              {e.title}
-            </option>
-          ))}
+          {!experiment && selected && <option value={selected}>{selected} (opened file)</option>}
+          <optgroup label="Built in">
+            {builtin.map((e) => (
+              <option key={e.id} value={e.id}>
+                {e.title}
+              </option>
+            ))}
+          </optgroup>
+          {user.length > 0 && (
+            <optgroup label="Your experiments">
+              {user.map((e) => (
+                <option key={e.id} value={e.id} title={e.file}>
+                  {e.title}
+                </option>
+              ))}
+            </optgroup>
+          )}
         </select>
         {experiment && <p className="mt-1.5 text-[12.5px] leading-snug text-slate-600 dark:text-slate-300">{experiment.summary}</p>}
+        {experiment && (
+          <p className="mt-1 text-[11.5px] text-slate-500 dark:text-slate-400" data-testid="roles">
+            client {swapRoles ? experiment.roles.server : experiment.roles.client}, server {swapRoles ? experiment.roles.client : experiment.roles.server}, port {experiment.port}
+          </p>
+        )}
+        <div className="mt-2 flex flex-wrap gap-x-3 gap-y-1 text-[12px] text-slate-600 dark:text-slate-300">
+          <label className="flex items-center gap-1">
+            <input type="checkbox" data-testid="step-mode" checked={pace === 'step'} disabled={running} onChange={(e) => setPace(e.target.checked ? 'step' : 'all')} />
+            Step by step
+          </label>
+          <label className="flex items-center gap-1" title="Run it with H1 and H2 exchanged (client and server)">
+            <input type="checkbox" data-testid="swap-roles" checked={swapRoles} disabled={running} onChange={(e) => setSwapRoles(e.target.checked)} />
+            Swap roles
+          </label>
+        </div>
         <div className="mt-2 flex gap-2">
           {running ? (
             <button type="button" data-testid="abort-button" onClick={onAbort} className="flex-1 rounded-md bg-red-600 px-3 py-1.5 text-sm font-semibold text-white hover:bg-red-700">
@@ -64,24 +124,50 @@ export function RunPanel({ experiments, selected, onSelect, backend, run, onRun,
             <button
               type="button"
               data-testid="run-button"
-              onClick={onRun}
-              disabled={backend.phase !== 'connected' || !experiment || busy}
+              onClick={() => onRun({ pace, swapRoles })}
+              disabled={!canStart || !experiment}
               title={backend.phase !== 'connected' ? 'Connect to H1 and H2 first' : undefined}
               className="flex-1 rounded-md bg-sky-700 px-3 py-1.5 text-sm font-semibold text-white enabled:hover:bg-sky-800 disabled:opacity-40"
             >
               ▶ Run
             </button>
           )}
+          <button
+            type="button"
+            data-testid="open-file-button"
+            disabled={!canStart}
+            onClick={() => fileInput.current?.click()}
+            title={canStart ? 'Run an experiment file (YAML or JSON) from this computer' : 'Connect to H1 and H2 first'}
+            className="rounded-md border border-slate-300 px-2.5 py-1.5 text-[12.5px] enabled:hover:bg-slate-100 disabled:opacity-40 dark:border-slate-600 dark:enabled:hover:bg-slate-800"
+          >
+            Open file…
+          </button>
+          <input ref={fileInput} type="file" accept=".yaml,.yml,.json" className="hidden" data-testid="open-file-input" onChange={(e) => void openFile(e.target.files?.[0])} />
         </div>
+        {waiting !== undefined && (
+          <div className="mt-2 rounded-md border border-amber-300 bg-amber-50 p-2 dark:border-amber-700 dark:bg-amber-950/40" data-testid="step-waiting">
+            <p className="text-[12px] font-semibold">Next: step {waiting + 1}</p>
+            <p className="font-mono text-[11px] text-slate-700 dark:text-slate-200">{thisRun?.steps[waiting]?.summary}</p>
+            {thisRun?.steps[waiting]?.explain && <p className="mt-1 text-[12.5px] leading-snug text-slate-700 dark:text-slate-200">{thisRun.steps[waiting].explain}</p>}
+            <div className="mt-2 flex gap-2">
+              <button type="button" data-testid="next-step-button" autoFocus onClick={() => onProceed('step')} className="flex-1 rounded-md bg-amber-600 px-3 py-1 text-[12.5px] font-semibold text-white hover:bg-amber-700">
+                Run this step ▶
+              </button>
+              <button type="button" data-testid="run-rest-button" onClick={() => onProceed('all')} className="rounded-md border border-amber-400 px-2.5 py-1 text-[12.5px] hover:bg-amber-100 dark:hover:bg-amber-900/40">
+                Run the rest
+              </button>
+            </div>
+          </div>
+        )}
       </div>
 
       <div className="min-h-0 flex-1 overflow-auto px-3 py-2">
         {thisRun?.result && <ResultCard result={thisRun.result} ended={thisRun.ended} />}
         {/* After a run, what the engine did (its cleanup above all) comes right under the verdict. */}
         {thisRun?.result && <EngineLog run={thisRun} />}
-        {experiment && (
+        {steps.length > 0 && (
           <ol className="space-y-0.5" data-testid="steps">
-            {experiment.steps.map((step, index) => {
+            {steps.map((step, index) => {
               const live = thisRun?.steps[index];
               const phase: StepPhase = live?.phase ?? 'pending';
               const isCurrent = thisRun?.currentStep === index && !thisRun.result;

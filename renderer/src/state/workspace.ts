@@ -22,7 +22,8 @@ export interface HostView {
   transitions: Array<{ local: string; remote: string; state: string; seen: string }>;
 }
 
-export type StepPhase = 'pending' | 'running' | 'done' | 'failed';
+/** 'ready': a step-by-step run shows this step's explanation and waits for the user. */
+export type StepPhase = 'pending' | 'ready' | 'running' | 'done' | 'failed';
 
 export interface RunView {
   session: string;
@@ -108,7 +109,7 @@ export function reduce(state: WorkspaceState, session: string, event: LabEvent):
     }
     case 'step':
       return updateRun(state, session, (run) => {
-        const phase: StepPhase = event.phase === 'start' ? 'running' : event.phase === 'end' ? 'done' : 'failed';
+        const phase: StepPhase = event.phase === 'ready' ? 'ready' : event.phase === 'start' ? 'running' : event.phase === 'end' ? 'done' : 'failed';
         // 'end' and 'failed' repeat only the summary: keep what 'start' said.
         const step = { ...run.steps[event.index], phase, summary: event.summary, ...(event.explain ? { explain: event.explain } : {}), ...(event.detail ? { detail: event.detail } : {}) };
         return { ...run, steps: { ...run.steps, [event.index]: step }, currentStep: event.index };
