@@ -1,6 +1,9 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
-// Two projects: unit tests run in parallel; lab tests drive the one virtual lab (root, network
+/** End-to-end tests that replay recorded sessions and so need neither root nor the virtual lab. */
+const REPLAY_E2E = ['e2e/timeline.e2e.test.ts'];
+
+// Three projects: unit tests run in parallel; e2e replays recorded runs in Chromium; lab tests drive the one virtual lab (root, network
 // namespaces, sshd) and so run one file at a time.
 export default defineConfig({
   test: {
@@ -10,6 +13,20 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // Several unit files run the real `tcplab` command (a process through tsx): seconds each
+          // on a loaded 2-core machine. A deadline, not a performance claim.
+          testTimeout: 20_000,
+        },
+      },
+      {
+        // Playwright against `tcplab web --replay` of recorded sessions: no root, no lab. One
+        // Chromium at a time (the machines have two cores).
+        test: {
+          name: 'e2e',
+          include: REPLAY_E2E,
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
         },
       },
       {
@@ -18,6 +35,7 @@ export default defineConfig({
           // e2e/: Playwright (playwright-core, Debian's Chromium) against `tcplab web` on the same
           // virtual lab, so it shares the lab's lock and its bring-up.
           include: ['test/lab/**/*.test.ts', 'e2e/**/*.e2e.test.ts'],
+          exclude: [...REPLAY_E2E, ...configDefaults.exclude],
           globalSetup: ['test/lab/global-setup.ts'],
           fileParallelism: false,
           testTimeout: 120_000,

@@ -14,6 +14,7 @@ import { HostsStore, MemorySecretStore } from '../lab/hosts-store';
 import { labHostsFile, labUnavailableReason, localLabHostsFile, runLabScript } from '../lab/virtual-lab';
 import { LabBackend, type LocalLabControl } from './lab-backend';
 import { startWebServer } from './web-server';
+import { replayWebCommand, wantsReplay } from './replay-command';
 
 export const WEB_USAGE = 'web (--hosts FILE | --lab local) [--port N] [--known-hosts FILE] [--out DIR] [--experiments DIR]';
 export const RENDERER_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'renderer', 'dist');
@@ -79,6 +80,8 @@ function parseWebArgs(args: string[]): WebArgs {
 export async function webCommand(args: string[]): Promise<number> {
   let options: WebArgs;
   try {
+  // A recorded run, no hosts (electron/web/replay-command.ts).
+  if (wantsReplay(args)) return replayWebCommand(args, RENDERER_DIR);
     options = parseWebArgs(args);
   } catch (error) {
     if (!(error instanceof WebUsageError)) throw error;

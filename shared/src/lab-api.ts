@@ -254,6 +254,8 @@ export const ServerMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('state'), state: BackendState }),
   z.strictObject({ type: z.literal('event'), session: SessionId, event: LabEventSchema }),
   ReplyMessage,
+    /** Set by `tcplab web --replay DIR`: a recorded run, read back with no hosts; nothing can be run. */
+    replay: z.strictObject({ dir: z.string() }).optional(),
   /** A problem not tied to a request (a message that was refused, a run that failed to start). */
   z.strictObject({ type: z.literal('notice'), level: z.enum(['info', 'error']), text: z.string() }),
 ]);

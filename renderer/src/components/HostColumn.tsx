@@ -22,9 +22,11 @@ export interface HostColumnProps {
   role: string | undefined;
   port: number | undefined;
   hub: TerminalHub;
+  /** Set while the timeline's cursor shows a past instant (controller ms): timers count from it. */
+  at?: number | undefined;
 }
 
-export function HostColumn({ label, info, view, role, port, hub }: HostColumnProps) {
+export function HostColumn({ label, info, view, role, port, hub, at }: HostColumnProps) {
   const status = STATUS[view.status] ?? STATUS['not connected']!;
   return (
     <article
@@ -63,7 +65,7 @@ export function HostColumn({ label, info, view, role, port, hub }: HostColumnPro
             </span>
           )}
         </div>
-        <SocketTable host={view} port={port} />
+        <SocketTable host={view} port={port} at={at} />
       </footer>
     </article>
   );

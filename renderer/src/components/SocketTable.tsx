@@ -22,8 +22,10 @@ function formatTimer(socket: SsSocket, leftMs: number | undefined): string {
   return `${name} ${left}${retries}`;
 }
 
-export function SocketTable({ host, port }: { host: HostView; port: number | undefined }) {
-  const now = useNow(250);
+export function SocketTable({ host, port, at }: { host: HostView; port: number | undefined; at?: number | undefined }) {
+  const live = useNow(250);
+  // At a past instant (the timeline's cursor), timers read as they did then.
+  const now = at ?? live;
   return (
     <div className="min-h-0 overflow-auto" data-testid={`sockets-${host.label}`}>
       <table className="w-full table-fixed border-collapse font-mono text-[11px]">

@@ -21,6 +21,8 @@ import { Terminal, type ITheme } from '@xterm/xterm';
 import type { PaneName } from '../../../shared/src/events';
 import { MAX_PANE_INPUT, type ApiHostLabel, type SessionEventMessage } from '../../../shared/src/lab-api';
 import type { LabClient } from '../api/lab-client';
+import { PastPanes } from '../timeline/past-panes';
+import { Recording } from '../timeline/recording';
 
 export const TERMINAL_FONT = '"JetBrains Mono", ui-monospace, monospace';
 
@@ -275,11 +277,20 @@ export class PaneTerminal {
 
 export class TerminalHub {
   private readonly terminals = new Map<string, PaneTerminal>();
+  /** Every session event received, for the timeline and for showing the panes at an instant. */
+  readonly recording = new Recording();
+  /** The panes as they were at the timeline's cursor (read-only terminals in the live ones' place). */
+  readonly past: PastPanes;
 
   constructor(
     private readonly client: LabClient,
     private dark: boolean,
-  ) {}
+  ) {
+    this.past = new PastPanes(this.recording, (host, pane) => {
+      const term = this.get(host, pane).term;
+      return { element: term.element, fontSize: term.options.fontSize ?? 13, fontFamily: TERMINAL_FONT, cols: term.cols, rows: term.rows };
+    }, dark);
+  }
 
   get(host: ApiHostLabel, pane: PaneName): PaneTerminal {
     const key = `${host}/${pane}`;
@@ -293,6 +304,7 @@ export class TerminalHub {
 
   /** Pane traffic of any session goes to its terminal. */
   onEvent(message: SessionEventMessage): void {
+    this.recording.add(message);
     const { event, session } = message;
     if (event.type !== 'pane-output' && event.type !== 'pane-close' && event.type !== 'connection') return;
     if (event.host !== 'H1' && event.host !== 'H2') return; // a log may name other hosts; this workspace has two
@@ -307,6 +319,7 @@ export class TerminalHub {
   setDark(dark: boolean): void {
     this.dark = dark;
     for (const t of this.terminals.values()) t.setDark(dark);
+    this.past.setDark(dark);
   }
 
   fontSize(delta: number): void {

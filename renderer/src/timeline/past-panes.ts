@@ -1,0 +1,148 @@
+/**
+ * Panes as they looked at an instant: for each of the four panes, a separate read-only xterm
+ * fed the pane's recorded output up to that instant, shown in the pane's place while the
+ * timeline's cursor is set. The live terminals are never touched (only hidden), so their
+ * scrollback, search and back-pressure carry on; "Back to live" shows them again.
+ *
+ * Moving the cursor later writes only the output in between; moving it earlier resets the
+ * terminal and writes again from the start.
+ */
+import { Terminal, type ITheme } from '@xterm/xterm';
+import type { PaneName } from '../../../shared/src/events';
+import type { ApiHostLabel } from '../../../shared/src/lab-api';
+import type { Recording } from './recording';
+
+const THEME_DARK: ITheme = { background: '#111a2b', foreground: '#dbe4f0', cursor: '#111a2b', black: '#1e293b', brightBlack: '#64748b' };
+const THEME_LIGHT: ITheme = { background: '#f7f5ee', foreground: '#1e293b', cursor: '#f7f5ee', black: '#1e293b', brightBlack: '#64748b', yellow: '#a16207' };
+
+interface PastPane {
+  term: Terminal;
+  element: HTMLDivElement;
+  /** Chunks written so far, and the session of the last one (a new session gets a separator). */
+  written: number;
+  session: string | undefined;
+  pending: Promise<void>;
+}
+
+export interface LivePane {
+  /** The live terminal's element (hidden while the past is shown), or undefined before it is mounted. */
+  element: HTMLElement | undefined;
+  fontSize: number;
+  fontFamily: string;
+  cols: number;
+  rows: number;
+}
+
+export class PastPanes {
+  private readonly panes = new Map<string, PastPane>();
+  private shownAt: number | undefined;
+  private dark: boolean;
+
+  constructor(
+    private readonly recording: Recording,
+    private readonly live: (host: ApiHostLabel, pane: PaneName) => LivePane,
+    dark: boolean,
+  ) {
+    this.dark = dark;
+  }
+
+  get instant(): number | undefined {
+    return this.shownAt;
+  }
+
+  /** Shows every pane as it was at controller time `t`. */
+  show(t: number): void {
+    this.shownAt = t;
+    for (const host of ['H1', 'H2'] as const) for (const pane of ['upper', 'lower'] as const) this.showPane(host, pane, t);
+  }
+
+  /** Back to the live terminals. */
+  hide(): void {
+    this.shownAt = undefined;
+    for (const [key, past] of this.panes) {
+      past.element.style.display = 'none';
+      const [host, pane] = key.split('/') as [ApiHostLabel, PaneName];
+      const live = this.live(host, pane).element;
+      if (live) live.style.display = '';
+    }
+  }
+
+  setDark(dark: boolean): void {
+    this.dark = dark;
+    for (const p of this.panes.values()) p.term.options.theme = dark ? THEME_DARK : THEME_LIGHT;
+  }
+
+  /** The text a past pane shows (scrollback and screen), once everything written is drawn. */
+  async text(host: ApiHostLabel, pane: PaneName): Promise<string> {
+    const past = this.panes.get(`${host}/${pane}`);
+    if (!past) return '';
+    await past.pending;
+    const buffer = past.term.buffer.active;
+    const lines: string[] = [];
+    for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i)?.translateToString(true) ?? '');
+    return lines.join('\n').replace(/\n+$/, '');
+  }
+
+  private showPane(host: ApiHostLabel, pane: PaneName, t: number): void {
+    const live = this.live(host, pane);
+    const parent = live.element?.parentElement;
+    if (!live.element || !parent) return;
+    const past = this.pane(host, pane, live, parent);
+    live.element.style.display = 'none';
+    past.element.style.display = '';
+    // The live terminal's size (fitted to the pane): the past is laid out as the live pane showed it.
+    const size = { cols: live.cols, rows: live.rows };
+    if (past.term.cols !== size.cols || past.term.rows !== size.rows) {
+      past.term.resize(size.cols, size.rows);
+      this.restart(past);
+    }
+    const chunks = this.recording.paneChunks(host, pane);
+    const count = this.recording.paneChunkCountAt(host, pane, t);
+    if (count < past.written) this.restart(past);
+    let data = '';
+    for (let i = past.written; i < count; i++) {
+      const chunk = chunks[i]!;
+      if (past.session !== undefined && chunk.session !== past.session) data += '\r\n\x1b[90m──────── new shell ────────\x1b[0m\r\n';
+      past.session = chunk.session;
+      data += chunk.data;
+    }
+    past.written = count;
+    if (data) past.pending = new Promise((resolve) => past.term.write(data, resolve));
+  }
+
+  private restart(past: PastPane): void {
+    past.term.reset();
+    past.written = 0;
+    past.session = undefined;
+  }
+
+  private pane(host: ApiHostLabel, pane: PaneName, live: LivePane, parent: HTMLElement): PastPane {
+    const key = `${host}/${pane}`;
+    let past = this.panes.get(key);
+    if (past) {
+      if (past.element.parentElement !== parent) parent.appendChild(past.element);
+      past.term.options.fontSize = live.fontSize;
+      return past;
+    }
+    const element = document.createElement('div');
+    element.className = 'past-pane';
+    element.dataset.testid = `past-pane-${host}-${pane}`;
+    element.style.height = '100%';
+    element.style.overflow = 'hidden';
+    parent.appendChild(element);
+    const term = new Terminal({
+      fontFamily: live.fontFamily,
+      fontSize: live.fontSize,
+      lineHeight: 1.1,
+      scrollback: 10_000,
+      disableStdin: true,
+      cursorBlink: false,
+      cursorInactiveStyle: 'none',
+      theme: this.dark ? THEME_DARK : THEME_LIGHT,
+    });
+    term.open(element);
+    past = { term, element, written: 0, session: undefined, pending: Promise.resolve() };
+    this.panes.set(key, past);
+    return past;
+  }
+}
