@@ -15,8 +15,11 @@ import { HostConnectError } from '../lab/ssh-host';
 import { LabUnavailable, localLabHostsFile, runLabScript } from '../lab/virtual-lab';
 import { port as portSchema } from '../../shared/src/safe-values';
 import type { LabEvent } from '../../shared/src/events';
-import { WEB_USAGE, webCommand } from '../web/web-command';
-import { FIGURES_USAGE, REPORT_USAGE, figuresCommand, reportCommand, runFigures } from '../figures/figures-command';
+import { FIGURES_USAGE, REPORT_USAGE, WEB_USAGE } from './usages';
+
+// Loaded when their command runs: a web server, a terminal emulator and a rasterizer are heavy.
+const figures = () => import('../figures/figures-command');
+const web = () => import('../web/web-command');
 
 const COMMANDS: Array<[name: string, usage: string, summary: string]> = [
   ['lab', 'lab up | down | status', 'build, remove or inspect the local virtual lab (H1 and H2 as network namespaces; Linux, root)'],
@@ -72,11 +75,11 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
       return demoCommand(rest);
     case 'figures':
-      return figuresCommand(rest);
+      return (await figures()).figuresCommand(rest);
     case 'report':
-      return reportCommand(rest);
+      return (await figures()).reportCommand(rest);
     case 'web':
-      return webCommand(rest);
+      return (await web()).webCommand(rest);
     case 'check':
       return checkCommand(rest);
     default:
@@ -201,7 +204,7 @@ async function runCommand(args: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const result = await run.run();
-  await runFigures(outDir, progress);
+  await (await figures()).runFigures(outDir, progress);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   if (values.json) console.log(JSON.stringify(jsonSummary(result)));
@@ -285,7 +288,7 @@ export function jsonSummary(result: RunResult): object {
 function printSummary(result: RunResult, print: (line: string) => void): void {
   print('');
   for (const [label, host] of Object.entries(result.hosts)) {
-    const expected = host.expected ? `${host.expected.passes.join(' -> ')}${host.expected.endsIn ? ` (ends in ${host.expected.endsIn})` : ''}` : 'nothing promised';
+    const expected = host.expected?.noConnection ? 'no connection' : host.expected ? `${host.expected.passes.join(' -> ')}${host.expected.endsIn ? ` (ends in ${host.expected.endsIn})` : ''}` : 'nothing promised';
     print(`${label}${host.role ? ` (${host.role})` : ''}: ${host.passed ? 'PASS' : 'FAIL'}  expected ${expected}`);
     for (const c of host.connections) print(`    ${c.local} -> ${c.remote}: ${c.states.map((s) => s.state).join(', ')}`);
     if (host.reason) print(`    ${host.reason}`);

@@ -9,8 +9,9 @@ import { RunFolderError } from './run-record';
 import { writeFigures, type FigureRequest } from './run-figures';
 import { writeReport } from './report';
 
-export const FIGURES_USAGE = 'figures <run-dir> [--at TIME] [--from TIME --to TIME] [--out DIR] [--scale 2|3] [--theme light|dark]';
-export const REPORT_USAGE = 'report <run-dir> [--out FILE] [--at TIME]';
+import { FIGURES_USAGE, REPORT_USAGE } from '../cli/usages';
+
+export { FIGURES_USAGE, REPORT_USAGE };
 
 /** Bad input: printed as `tcplab: <message>`, exit 64 like other usage errors. */
 function fail(message: string, code = 64): number {

@@ -112,7 +112,7 @@ export async function buildReport(runDir: string, request: Pick<FigureRequest, '
   html.push('<section class="states"><h2>States per host</h2>');
   if (run.result) {
     for (const [label, host] of Object.entries(run.result.hosts)) {
-      const expected = host.expected ? `expected ${host.expected.passes.join(' → ')}${host.expected.endsIn ? `, ending in ${host.expected.endsIn}` : ''}` : 'nothing promised';
+      const expected = host.expected?.noConnection ? 'expected no connection on the port' : host.expected ? `expected ${host.expected.passes.join(' → ')}${host.expected.endsIn ? `, ending in ${host.expected.endsIn}` : ''}` : 'nothing promised';
       html.push(`<h3>${esc(label)}${host.role ? ` (${host.role})` : ''}: <span class="${host.passed ? 'pass' : 'fail'}">${host.passed ? 'as expected' : 'not as expected'}</span> <small>(${esc(expected)})</small></h3>`);
       if (host.reason) html.push(`<p class="fail">${esc(host.reason)}</p>`);
       for (const c of host.connections) {

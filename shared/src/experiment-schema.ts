@@ -230,13 +230,26 @@ export type Step = z.infer<typeof Step>;
 export const HostExpectation = z
   .object({
     /** States some connection on this host passes through, in this order (others may lie between). */
-    passes: z.array(TcpStateName).min(1),
+    passes: z.array(TcpStateName).min(1).optional(),
     /** The state that connection is in when the last step has run (before cleanup). */
     endsIn: TcpStateName.optional(),
     /** How many connections of this run must keep the promise (default 1). */
     atLeast: z.number().int().min(1).max(1000).optional(),
+    /**
+     * The host must have no connection of this run on the port at all: nobody listens there and
+     * the kernel answers with RST, or a firewall ate every segment before a socket existed.
+     */
+    noConnection: z.literal(true).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((e, ctx) => {
+    if (e.noConnection && (e.passes !== undefined || e.endsIn !== undefined || e.atLeast !== undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'noConnection: true stands alone: leave out passes, endsIn and atLeast', path: ['noConnection'] });
+    }
+    if (!e.noConnection && e.passes === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'give passes: [STATE, ...] (the states a connection passes through, in order), or noConnection: true', path: ['passes'] });
+    }
+  });
 export type HostExpectation = z.infer<typeof HostExpectation>;
 
 export const Experiment = z

@@ -14,7 +14,8 @@ import { findExperiment } from '../../electron/lab/builtin-experiments';
 import { ExperimentRun, type RunResult } from '../../electron/lab/experiment-runner';
 import type { ConnectionResult, LabEvent } from '../../shared/src/events';
 import type { SsSocket } from '../../shared/src/observations';
-import { inHost, iptablesRules, labHosts, skipReason } from './lab-env';
+import { expectNothingLeft, runDirectories } from './leftovers';
+import { inHost, labHosts, skipReason } from './lab-env';
 
 type Label = 'H1' | 'H2';
 const CLI = resolve(__dirname, '../../bin/tcplab.js');
@@ -42,11 +43,6 @@ function events(result: RunResult): LabEvent[] {
   return readFileSync(join(result.out, 'session.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as LabEvent);
 }
 
-function sessionId(result: RunResult): string {
-  const start = events(result).find((e) => e.type === 'session-start');
-  if (start?.type !== 'session-start') throw new Error('no session-start event');
-  return start.sessionId;
-}
 
 /** Microseconds since the epoch of an ISO time with six fractional digits. */
 function us(isoTime: string): number {
@@ -98,26 +94,6 @@ function counter(label: Label, name: string): number {
 
 function sysctl(label: Label, name: string): string {
   return inHost(label, `cat /proc/sys/${name.replace(/\./g, '/')}`).trim();
-}
-
-/** Run directories of TCP Lab sessions in the hosts' /tmp (shared by the two namespaces). */
-function runDirectories(): string[] {
-  return inHost('H1', 'ls -d /tmp/tcplab-*-h1 /tmp/tcplab-*-h2 2>/dev/null || true')
-    .split('\n')
-    .filter((l) => /^\/tmp\/tcplab-[0-9a-f]+-h[12]$/.test(l));
-}
-
-function helperProcesses(): string[] {
-  return inHost('H1', 'ps -eo args').split('\n').filter((l) => /python3 \/tmp\/tcplab-/.test(l));
-}
-
-/** Nothing of the run is left on either host. */
-function expectNothingLeft(result: RunResult): void {
-  expect(iptablesRules('H1')).toEqual([]);
-  expect(iptablesRules('H2')).toEqual([]);
-  const id = sessionId(result);
-  expect(runDirectories().filter((d) => d.includes(id))).toEqual([]);
-  expect(helperProcesses()).toEqual([]);
 }
 
 async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {

@@ -15,6 +15,7 @@ import {
   describeStep,
   HELPERS_DIR,
   judge,
+  judgeNoConnection,
   netcatHelperArgs,
   parseLedger,
   parseNetCounters,
@@ -72,7 +73,7 @@ describe('the built-in experiments', () => {
     expect(e.explanation).toMatch(/\bWatch for\b/);
     expect(e.summary.length).toBeLessThan(200);
     expect(Object.keys(e.expect).length).toBeGreaterThanOrEqual(1);
-    for (const expectation of Object.values(e.expect)) expect(expectation.passes.length).toBeGreaterThan(0);
+    for (const expectation of Object.values(e.expect)) expect(expectation.noConnection === true || (expectation.passes?.length ?? 0) > 0).toBe(true);
     // Roles, not host labels, so the experiment runs with the roles swapped.
     for (const step of e.steps) {
       const host = 'wait' in step ? step.wait.host : 'host' in step ? step.host : undefined;
@@ -205,6 +206,21 @@ describe('the runner\'s pieces', () => {
     expect(judge(leaked, ['ESTABLISHED', 'CLOSE_WAIT'], 'CLOSE_WAIT', 2)).toBeUndefined();
     expect(judge(leaked, ['ESTABLISHED', 'CLOSE_WAIT'], 'CLOSE_WAIT', 3)).toMatch(/^expected 3 connections to pass ESTABLISHED -> CLOSE_WAIT ending in CLOSE_WAIT, 2 did; observed /);
     expect(judge([], ['SYN_SENT'])).toBe('expected SYN_SENT; observed no connection on the port');
+  });
+
+  it('judges a noConnection promise: kept with no connection, broken by any, naming each', () => {
+    expect(judgeNoConnection('H2', [], 7777)).toBeUndefined();
+    const h = history('LISTEN', 'SYN_RECV');
+    expect(judgeNoConnection('H2', [h], 7777)).toBe(`expected no connection on H2's port 7777, but saw 1: ${h.local} -> ${h.remote} (LISTEN, SYN_RECV)`);
+  });
+
+  it('accepts noConnection only on its own, and asks for passes otherwise, with the line', () => {
+    const base = 'id: x\ntitle: t\nsummary: s\nexplanation: e\nsteps:\n  - note: n\nexpect:\n';
+    expect(parseExperiment(`${base}  server: { noConnection: true }\n`, 'x.yaml').ok).toBe(true);
+    const both = parseExperiment(`${base}  server: { noConnection: true, endsIn: CLOSED }\n`, 'x.yaml');
+    expect(both.ok ? '' : both.message).toMatch(/x\.yaml:8:\d+: expect\.server\.noConnection: noConnection: true stands alone/);
+    const neither = parseExperiment(`${base}  server: { endsIn: CLOSED }\n`, 'x.yaml');
+    expect(neither.ok ? '' : neither.message).toMatch(/x\.yaml:8:\d+: expect\.server\.passes: give passes: \[STATE, \.\.\.\]/);
   });
 
   it('summarizes every step kind starting with its host, as the app\'s step list expects', () => {
