@@ -149,8 +149,22 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
 
   it('runs lost-fin from the app: FIN_WAIT1 on H1 and ESTABLISHED on H2 in the socket tables, then expected against observed', async () => {
     await page.getByTestId('experiment-select').selectOption('lost-fin');
+    // Step by step, so the run holds H1 in FIN_WAIT1 while we look (run whole, it ends a few
+    // seconds after FIN_WAIT1 and the workspace reconnects): steps up to and including the wait
+    // for FIN_WAIT1, then the views, then the rest.
+    await page.getByTestId('step-mode').check();
     await page.getByTestId('run-button').click();
     await page.locator('[data-testid="backend-phase"][data-phase="running"]').waitFor({ timeout: 30_000 });
+    const steps = await page.locator('[data-testid="steps"] li').allTextContents();
+    const waitStep = steps.findIndex((s) => /wait until H1 is FIN_WAIT1/.test(s));
+    expect(waitStep).toBeGreaterThan(0);
+    const waiting = page.getByTestId('step-waiting');
+    const nextStep = async (): Promise<number> => Number(/Next: step (\d+)/.exec((await waiting.count()) > 0 ? ((await waiting.textContent()) ?? '') : '')?.[1] ?? 0);
+    await expect.poll(nextStep, { timeout: CONNECT_TIMEOUT }).toBe(1);
+    for (let step = 1; step <= waitStep + 1; step++) {
+      await page.getByTestId('next-step-button').click();
+      await expect.poll(nextStep, { timeout: 60_000 }).toBe(step + 1);
+    }
     // Both at once: the two hosts disagree about the connection while the FIN is being dropped.
     await page.locator('[data-testid="sockets-H1"] tr[data-state="FIN_WAIT1"]').first().waitFor({ timeout: RUN_TIMEOUT });
     await page.locator('[data-testid="sockets-H2"] tr[data-state="ESTABLISHED"]').first().waitFor({ timeout: 10_000 });
@@ -177,6 +191,9 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
     expect(await page.getByTestId('large-state-diagram').count()).toBe(0);
     await page.getByRole('button', { name: /Light/ }).click();
     await page.setViewportSize({ width: 1280, height: 720 });
+    // Still held there: nothing above raced the run.
+    expect(await nextStep()).toBe(waitStep + 2);
+    await page.getByTestId('run-rest-button').click();
 
     const result = page.getByTestId('run-result');
     await result.waitFor({ timeout: RUN_TIMEOUT });
@@ -185,12 +202,31 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
     expect(await page.getByTestId('result-H2').textContent()).toMatch(/as expected/);
     // The run's cleanup removed its rule, and the panel says so.
     expect(await page.getByTestId('run-log').textContent()).toMatch(/H1: removed firewall rule: iptables -w -D OUTPUT/);
+
+    // The report: one self-contained HTML file, written into the run's folder and downloaded.
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.getByTestId('report-button').click()]);
+    expect(download.suggestedFilename()).toMatch(/^tcplab-lost-fin-[0-9a-f]{8}\.html$/);
+    const html = readFileSync(await download.path(), 'utf8');
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).toContain('<title>TCP Lab — Experiment 2: lost FIN</title>');
+    // H1's states as observed, FIN_WAIT1 last; the state diagram and the windows as inline SVG.
+    expect(html).toMatch(/<h3>H1 \(client\): <span class="pass">as expected<\/span>[^]*<td class="mono">FIN_WAIT1<\/td>/);
+    expect((html.match(/<svg[\s>]/g) ?? []).length).toBeGreaterThanOrEqual(3);
+    // Self-contained: a CSP forbidding every request, the font embedded, nothing fetched.
+    expect(html).toContain(`content="default-src 'none';`);
+    expect(html).toMatch(/src:url\(data:font\/ttf;base64,[A-Za-z0-9+/]{1000,}/);
+    expect(html).not.toMatch(/<(script|link|img|iframe)\b|(src|href)="?https?:|url\(["']?https?:/i);
+    // The page names the file the engine wrote into this run's folder, with the same contents.
+    const written = /\/\S+\/report\.html/.exec((await page.getByTestId('report-file').textContent()) ?? '')?.[0];
+    expect(written).toMatch(new RegExp(`^${join(work, 'runs')}/[^/]+-lost-fin/report\\.html$`));
+    expect(readFileSync(written!, 'utf8')).toBe(html);
     await screenshot(page, '05-lost-fin-result');
   });
 
   it('aborts a run: the run stops, its cleanup is shown, and its firewall rules are gone from the host', async () => {
     // After a run the workspace reconnects by itself.
     await page.locator('[data-testid="backend-phase"][data-phase="connected"]').waitFor({ timeout: CONNECT_TIMEOUT });
+    await page.getByTestId('step-mode').uncheck();
     await page.getByTestId('run-button').click();
     await page.locator('[data-testid="backend-phase"][data-phase="running"]').waitFor({ timeout: 30_000 });
     // Abort while the experiment's DROP rule is in place on H1.

@@ -34,6 +34,7 @@ import type { TcpState } from '../../shared/src/tcp-states';
 import { SessionLog } from './event-log';
 import { iptablesCommand, listOwnedRules, ruleArguments, RuleRefused } from './firewall-ledger';
 import type { ResolvedHosts } from './hosts-config';
+import { addDropLogRule } from './packet-capture';
 import { HOST_LABELS, LabSession, liveSessionsOn, sessionMarker, type LabHostLabel } from './lab-session';
 import { checkHost } from './preflight';
 import type { SshHost } from './ssh-host';
@@ -232,6 +233,7 @@ export class ExperimentRun {
       port: this.port,
       log: this.log,
       experiment: experiment.id,
+      captureDir: options.outDir,
       ...(options.acceptedFingerprints ? { acceptedFingerprints: options.acceptedFingerprints } : {}),
       onPaneOutput: (label, pane, text) => writeSync(this.transcripts.get(`${label}/${pane}`)!, text),
     });
@@ -415,7 +417,10 @@ export class ExperimentRun {
       await this.netcatStep(this.resolveHost(step.host), step.pane, index, step.nc);
     } else if ('firewall' in step) {
       const label = this.resolveHost(step.host);
-      await this.addRule(label, step.pane, index, this.ruleArgs(label, { ...step.firewall }), step.firewall);
+      const args = this.ruleArgs(label, { ...step.firewall });
+      // What this rule drops is logged (NFLOG) just before it, so the packet capture shows it.
+      if (this.session.capturesDropped(label)) await addDropLogRule(this.session.host(label), label, args, this.session.nflogGroup, this.session.sessionId, this.log);
+      await this.addRule(label, step.pane, index, args, step.firewall);
     } else if ('delay' in step) {
       await this.delayStep(this.resolveHost(step.host), step.pane, index, step.delay);
     } else if ('sysctl' in step) {

@@ -29,6 +29,7 @@ import { importSshConfig } from '../lab/ssh-config-import';
 import { parseExperiment } from '../../shared/src/experiment-file';
 import type { CheckReply } from '../../shared/src/run-api';
 import { allRequiredPass, checkHost, checkHosts } from '../lab/preflight';
+import { RunReports } from './run-reports';
 
 /** A request that cannot be carried out, with what the renderer shows. */
 export class ApiFailure extends Error {
@@ -88,6 +89,8 @@ export class LabBackend extends EventEmitter<{ message: [ServerMessage] }> {
   private readonly unknownKeys = new Map<string, { file: string; address: string; port: number; keyBlob: Buffer }>();
   /** The last changed-key problem per host, for "Remove the old key". */
   private readonly changedKeys = new Map<string, { file: string; address: string; port: number }>();
+  /** The runs started here, for their reports. */
+  private readonly reports = new RunReports();
 
   constructor(private readonly options: LabBackendOptions) {
     super();
@@ -184,6 +187,8 @@ export class LabBackend extends EventEmitter<{ message: [ServerMessage] }> {
         return importSshConfig(this.options.sshConfigFile ?? join(homedir(), '.ssh', 'config'));
       case 'hosts-remove-key':
         return this.removeOldKey(request.host);
+      case 'report':
+        return this.reports.report(request.session);
     }
   }
 
@@ -391,12 +396,14 @@ export class LabBackend extends EventEmitter<{ message: [ServerMessage] }> {
     this.run = run;
     const sessionId = run.session.sessionId;
     this.setState({ phase: 'running', session: sessionId, experiment: experiment.id, outDir });
+    this.reports.started(sessionId, experiment.id, outDir);
     this.runFinished = run.run().then(
       () => undefined,
       (error: unknown) => {
         this.emit('message', { type: 'notice', level: 'error', text: `The run stopped unexpectedly: ${(error as Error).message}` });
       },
     ).finally(() => {
+      this.reports.finished(sessionId);
       this.run = undefined;
       this.setState({ phase: 'idle' });
       void this.reconnectAfterRun();

@@ -43,11 +43,12 @@ export type LabEvent = EventBase &
     /**
      * One TCP segment on the experiment port as tcpdump saw it on `host` (direction relative to
      * that host; local/remote as `address:port`), or, with `dropped`, as an NFLOG rule logged it
-     * just before the experiment's DROP rule ate it. seq/ack are the raw 32-bit numbers; length
+     * just before the experiment's DROP rule ate it. tcpSeq/tcpAck are the raw 32-bit numbers (`seq` is
+     * the event's place in the log, as for every event); length
      * is the payload. `frame` is its number (from 1) in the host's pcap file (`<host>.pcap`, or
      * `<host>-dropped.pcap` when dropped), as Wireshark numbers it.
      */
-    | { type: 'packet'; host: HostLabel; hostTimeUs: number; direction: 'in' | 'out'; local: string; remote: string; flags: TcpFlag[]; seq: number; ack: number; length: number; dropped?: boolean; frame?: number }
+    | { type: 'packet'; host: HostLabel; hostTimeUs: number; direction: 'in' | 'out'; local: string; remote: string; flags: TcpFlag[]; tcpSeq: number; tcpAck: number; length: number; dropped?: boolean; frame?: number }
     | { type: 'step'; index: number; phase: 'ready' | 'start' | 'end' | 'failed'; summary: string; explain?: string; detail?: string }
     | { type: 'note'; host?: HostLabel; text: string }
     | { type: 'result'; passed: boolean; hosts: Record<HostLabel, HostResult> }

@@ -22,6 +22,7 @@ import type { LabEvent } from './events';
 import { FirewallRule } from './experiment-schema';
 import { TCP_STATES } from './tcp-states';
 import { HostsReplyResults, HostsRequests } from './hosts-api';
+import { ReportReplyResults, ReportRequests } from './report-api';
 
 export const LAB_API_VERSION = 1;
 
@@ -59,6 +60,8 @@ export const LabRequest = z.discriminatedUnion('method', [
   ...HostsRequests,
   /** run-file, proceed, check (shared/src/run-api.ts). */
   ...RunRequests,
+  /** report: a run's self-contained HTML report (shared/src/report-api.ts). */
+  ...ReportRequests,
 ]);
 export type LabRequest = z.infer<typeof LabRequest>;
 export type LabRequestInput = z.input<typeof LabRequest>;
@@ -233,6 +236,7 @@ export const ReplyResults = {
   abort: z.strictObject({}),
   ...HostsReplyResults,
   ...RunReplyResults,
+  ...ReportReplyResults,
 } satisfies Record<LabMethod, z.ZodType>;
 export type ReplyResult<M extends LabMethod> = z.infer<(typeof ReplyResults)[M]>;
 
@@ -254,8 +258,6 @@ export const ServerMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('state'), state: BackendState }),
   z.strictObject({ type: z.literal('event'), session: SessionId, event: LabEventSchema }),
   ReplyMessage,
-    /** Set by `tcplab web --replay DIR`: a recorded run, read back with no hosts; nothing can be run. */
-    replay: z.strictObject({ dir: z.string() }).optional(),
   /** A problem not tied to a request (a message that was refused, a run that failed to start). */
   z.strictObject({ type: z.literal('notice'), level: z.enum(['info', 'error']), text: z.string() }),
 ]);

@@ -2,11 +2,12 @@
  * Pick an experiment (built in, from the user's folder, or a file opened here), run it all or
  * step by step, abort it, follow its steps, and read expected against observed.
  */
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import type { HostResult } from '../../../shared/src/events';
 import type { BackendState, ExperimentSummary } from '../../../shared/src/lab-api';
 import type { RunView, StepPhase } from '../state/workspace';
 import { StateBadge } from './states';
+import { ReportButton, type RequestReport } from './ReportButton';
 
 export interface RunPanelProps {
   experiments: ExperimentSummary[];
@@ -20,6 +21,8 @@ export interface RunPanelProps {
   onProceed: (how: 'step' | 'all') => void;
   onAbort: () => void;
   busy: boolean;
+  /** Writes the run's HTML report (the `report` request); absent: no report button. */
+  requestReport?: RequestReport;
 }
 
 export interface RunHow {
@@ -36,7 +39,7 @@ const STEP_CLASS: Record<StepPhase, string> = {
   failed: 'text-red-600 dark:text-red-400',
 };
 
-export function RunPanel({ experiments, selected, onSelect, backend, run, onRun, onRunFile, onProceed, onAbort, busy }: RunPanelProps) {
+export function RunPanel({ experiments, selected, onSelect, backend, run, onRun, onRunFile, onProceed, onAbort, busy, requestReport }: RunPanelProps) {
   const experiment = experiments.find((e) => e.id === selected);
   const running = backend.phase === 'running';
   const thisRun = run && run.experiment === selected ? run : undefined;
@@ -162,7 +165,7 @@ export function RunPanel({ experiments, selected, onSelect, backend, run, onRun,
       </div>
 
       <div className="min-h-0 flex-1 overflow-auto px-3 py-2">
-        {thisRun?.result && <ResultCard result={thisRun.result} ended={thisRun.ended} />}
+        {thisRun?.result && <ResultCard result={thisRun.result} ended={thisRun.ended} report={requestReport && <ReportButton session={thisRun.session} requestReport={requestReport} />} />}
         {/* After a run, what the engine did (its cleanup above all) comes right under the verdict. */}
         {thisRun?.result && <EngineLog run={thisRun} />}
         {steps.length > 0 && (
@@ -190,7 +193,7 @@ export function RunPanel({ experiments, selected, onSelect, backend, run, onRun,
   );
 }
 
-function ResultCard({ result, ended }: { result: { passed: boolean; hosts: Record<string, HostResult> }; ended: string | undefined }) {
+function ResultCard({ result, ended, report }: { result: { passed: boolean; hosts: Record<string, HostResult> }; ended: string | undefined; report?: ReactNode }) {
   const aborted = ended?.startsWith('aborted');
   return (
     <section
@@ -233,6 +236,7 @@ function ResultCard({ result, ended }: { result: { passed: boolean; hosts: Recor
           {host.reason && !host.passed && <p className="mt-0.5 text-[11px] text-red-800 dark:text-red-200">{host.reason}</p>}
         </div>
       ))}
+      {report}
     </section>
   );
 }
