@@ -3,7 +3,7 @@
  * four panes open, and each host's sockets observed (tracepoint + ss polling) on one port.
  * The experiment runner drives it; the desktop app will too.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import type { LabEvent, PaneName } from '../../shared/src/events';
 import { isoMicros } from '../../shared/src/events';
 import type { SsSocket } from '../../shared/src/observations';
@@ -13,6 +13,7 @@ import { SessionLog, nowMs } from './event-log';
 import { removeRules } from './firewall-ledger';
 import { estimateClockOffset } from './host-clock';
 import type { ResolvedHosts } from './hosts-config';
+import { PacketCapture, removeStaleCaptures, startPacketCaptures } from './packet-capture';
 import { Pane } from './pane';
 import { SocketPoller, type Snapshot } from './socket-poller';
 import { SshHost } from './ssh-host';
@@ -80,6 +81,8 @@ export interface LabSessionOptions {
   /** Pane output goes here too (transcripts); called before the bytes are acknowledged. */
   onPaneOutput?: (host: LabHostLabel, pane: PaneName, text: string) => void;
   pollIntervalMs?: number;
+  /** Capture the port's packets on both hosts (packet-capture.ts), saving `<label>.pcap` here. */
+  captureDir?: string;
   /**
    * Who acknowledges pane output (Pane.acknowledge). 'on-log' (the default): the session, once
    * the output is logged, as headless runs need. 'by-consumer': whoever displays it, through
@@ -102,6 +105,10 @@ export class LabSession {
   readonly clockOffsetMs = new Map<LabHostLabel, number>();
   private readonly pollers: SocketPoller[] = [];
   private readonly tracers: StateTracer[] = [];
+  private readonly captures = new Map<LabHostLabel, PacketCapture[]>();
+  /** The NFLOG group this session's dropped packets are logged to (see packet-capture.ts). */
+  readonly nflogGroup = randomInt(1000, 65000);
+  private readonly captureStarts = new Map<LabHostLabel, number>();
   private readonly emittedTransitions = new Set<string>();
   /** The last output of each pane (bounded), for checks such as "has the prompt appeared". */
   readonly paneTail = new Map<string, string>();
@@ -187,7 +194,7 @@ export class LabSession {
     this.log.append({ type: 'clock', host: label, offsetMs: clock.offsetMs, rttMs: clock.rttMs });
     observations.ownAddresses = parseIpAddresses(addresses);
 
-    const [traceAvailable] = await Promise.all([this.observe(label), this.openPanes(label)]);
+    const [traceAvailable] = await Promise.all([this.observe(label), this.openPanes(label), this.startCaptures(label)]);
     observations.traceAvailable = traceAvailable;
     this.prepared.add(label);
     this.transitionTimer ??= setInterval(() => this.emitSettledTransitions(false), 100);
@@ -200,7 +207,7 @@ export class LabSession {
    */
   private async restoreHost(label: LabHostLabel): Promise<void> {
     try {
-      const [traceAvailable] = await Promise.all([this.observe(label), this.openPanes(label)]);
+      const [traceAvailable] = await Promise.all([this.observe(label), this.openPanes(label), this.startCaptures(label)]);
       this.observations.get(label)!.traceAvailable = traceAvailable;
     } catch (error) {
       if (!this.closed) this.log.append({ type: 'note', host: label, text: `reconnected, but could not reopen the panes and observers: ${(error as Error).message}` });
@@ -239,6 +246,23 @@ export class LabSession {
     });
     await firstSnapshot;
     return traceAvailable;
+  }
+
+  /** Starts the host's packet captures (again after a reconnect, into new files). */
+  private async startCaptures(label: LabHostLabel): Promise<void> {
+    const dir = this.options.captureDir;
+    if (!dir) return;
+    const { sessionId, nflogGroup, log } = this;
+    const ownAddresses = (): string[] => this.observations.get(label)!.ownAddresses;
+    const part = (this.captureStarts.get(label) ?? 0) + 1;
+    this.captureStarts.set(label, part);
+    const running = await startPacketCaptures(this.host(label), { label, sessionId, port: this.options.port, nflogGroup, dir, ownAddresses, log, part });
+    this.captures.set(label, running);
+  }
+
+  /** Whether packets dropped by this session's firewall rules are being captured on the host. */
+  capturesDropped(label: LabHostLabel): boolean {
+    return (this.captures.get(label) ?? []).some((c) => c.kind === 'dropped');
   }
 
   private async openPanes(label: LabHostLabel): Promise<void> {
@@ -289,11 +313,12 @@ export class LabSession {
     }
     const liveInstances = [...live].flatMap((id) => HOST_LABELS.map((l) => `${TRACE_INSTANCE_PREFIX}${id}-${l.toLowerCase()}`));
     const removedInstances = await removeStaleTraceInstances(host, liveInstances);
-    if (removedRules.length + removedInstances.length > 0) {
+    const killedCaptures = await removeStaleCaptures(host, live);
+    if (removedRules.length + removedInstances.length + killedCaptures.length > 0) {
       this.log.append({
         type: 'note',
         host: label,
-        text: `cleaned up after an earlier session that did not end cleanly: ${removedRules.length} firewall rule(s), ${removedInstances.length} trace instance(s)`,
+        text: `cleaned up after an earlier session that did not end cleanly: ${removedRules.length} firewall rule(s), ${removedInstances.length} trace instance(s), ${killedCaptures.length} packet capture(s)`,
       });
     }
   }
@@ -365,6 +390,9 @@ export class LabSession {
     } catch (error) {
       this.log.append({ type: 'note', text: `could not remove every firewall rule: ${(error as Error).message}` });
     }
+    // tcpdump flushes its files when stopped; wait for the last bytes before the connection goes.
+    await Promise.all([...this.captures.values()].flat().map((capture) => capture.stop()));
+    this.captures.clear();
     for (const tracer of this.tracers) tracer.stop();
     for (const poller of this.pollers) poller.stop();
     for (const pane of this.panes.values()) pane.close();
