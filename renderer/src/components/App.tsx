@@ -1,5 +1,5 @@
 /** The workspace: toolbar, one column per host, the experiment panel, dialogs and notices. */
-import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
+import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import type { ApiHostLabel, HostProblem } from '../../../shared/src/lab-api';
 import { LabApiError, type LabClient } from '../api/lab-client';
 import type { AppStore } from '../state/app-store';
@@ -10,6 +10,7 @@ import { HostsView } from './hosts/HostsView';
 import { PreflightPanel } from './PreflightPanel';
 import { RunPanel, type RunHow } from './RunPanel';
 import { StateDiagram } from './StateDiagram';
+import { Timeline } from './Timeline';
 import { useTheme } from './theme';
 
 const LABELS: ApiHostLabel[] = ['H1', 'H2'];
@@ -31,6 +32,18 @@ export function App({ client, store, hub }: { client: LabClient; store: AppStore
   const [showHosts, setShowHosts] = useState(false);
   const [showCheck, setShowCheck] = useState(false);
   const [dark, toggleTheme] = useTheme(useCallback((d: boolean) => hub.setDark(d), [hub]));
+  // The timeline's cursor: while set, the columns and the diagram show the run as it was then.
+  const [cursor, setCursor] = useState<number>();
+  const recording = hub.recording;
+  const shown = useMemo(() => (cursor === undefined ? workspace : recording.foldAt(cursor)), [cursor, workspace, recording]);
+  useEffect(() => {
+    if (cursor === undefined) hub.past.hide();
+    else hub.past.show(cursor);
+  }, [cursor, hub, workspace]);
+  // The hosts' zone, from their prompts (times of day on the timeline read like the panes').
+  const utcOffsetMin = useMemo(() => recording.utcOffsetMin() ?? -new Date().getTimezoneOffset(), [recording, workspace]);
+  const pastPaneText = useCallback((host: 'H1' | 'H2', pane: 'upper' | 'lower') => hub.past.text(host, pane), [hub]);
+  const replay = hello?.replay;
 
   useEffect(() => {
     if (!selected && hello?.experiments[0]) setSelected(hello.experiments[0].id);
@@ -83,7 +96,7 @@ export function App({ client, store, hub }: { client: LabClient; store: AppStore
           TCP&nbsp;Lab
         </h1>
         <span className="text-[12.5px] text-slate-500 dark:text-slate-400" data-testid="backend-phase" data-phase={backend.phase}>
-          {PHASE_TEXT[backend.phase]}
+          {replay ? `Replay of ${replay.dir} (no hosts)` : PHASE_TEXT[backend.phase]}
           {backend.phase === 'running' ? `: ${experiment?.title ?? backend.experiment}` : ''}
           {workspace.port !== undefined && backend.phase !== 'idle' ? ` · port ${workspace.port}` : ''}
         </span>
@@ -103,7 +116,7 @@ export function App({ client, store, hub }: { client: LabClient; store: AppStore
           <button type="button" onClick={toggleTheme} title="Light or dark" className="rounded px-2 py-1 text-[12px] hover:bg-slate-100 dark:hover:bg-slate-800">
             {dark ? '☀ Light' : '☾ Dark'}
           </button>
-          {canConnect ? (
+          {replay ? null : canConnect ? (
             <button
               type="button"
               data-testid="connect-button"
@@ -139,14 +152,15 @@ export function App({ client, store, hub }: { client: LabClient; store: AppStore
             key={label}
             label={label}
             info={hello?.hosts.find((h) => h.label === label)}
-            view={workspace.hosts[label]!}
+            view={shown.hosts[label]!}
+            at={cursor}
             role={roleOf(label)}
             port={workspace.port ?? experiment?.port}
             hub={hub}
           />
         ))}
         <div className="grid min-h-0 grid-rows-[auto_minmax(0,1fr)] gap-2">
-        <StateDiagram hosts={workspace.hosts} labels={LABELS} dark={dark} />
+        <StateDiagram hosts={shown.hosts} labels={LABELS} dark={dark} />
         <RunPanel
           experiments={hello?.experiments ?? []}
           selected={selected}
@@ -159,9 +173,11 @@ export function App({ client, store, hub }: { client: LabClient; store: AppStore
           onAbort={() => void abort()}
           busy={busy}
           requestReport={(session) => client.request({ method: 'report', session })}
+          requestReport={(session) => client.request({ method: 'report', session })}
         />
         </div>
       </main>
+      <Timeline recording={recording} dark={dark} cursor={cursor} onCursor={setCursor} live={!replay} utcOffsetMin={utcOffsetMin} pastPaneText={pastPaneText} />
 
       {notices.length > 0 && (
         <div className="fixed right-3 bottom-3 z-10 flex w-96 flex-col gap-2" aria-live="polite">
