@@ -153,8 +153,8 @@ export const LabEventSchema = z.discriminatedUnion('type', [
     local: z.string(),
     remote: z.string(),
     flags: z.array(z.enum(['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'])),
-    seq: z.number().int(),
-    ack: z.number().int(),
+    tcpSeq: z.number().int(),
+    tcpAck: z.number().int(),
     length: z.number().int(),
     dropped: z.boolean().optional(),
     frame: z.number().int().optional(),
@@ -258,8 +258,6 @@ export const ServerMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('state'), state: BackendState }),
   z.strictObject({ type: z.literal('event'), session: SessionId, event: LabEventSchema }),
   ReplyMessage,
-    /** Set by `tcplab web --replay DIR`: a recorded run, read back with no hosts; nothing can be run. */
-    replay: z.strictObject({ dir: z.string() }).optional(),
   /** A problem not tied to a request (a message that was refused, a run that failed to start). */
   z.strictObject({ type: z.literal('notice'), level: z.enum(['info', 'error']), text: z.string() }),
 ]);
