@@ -173,7 +173,6 @@ export function App({ client, store, hub }: { client: LabClient; store: AppStore
           onAbort={() => void abort()}
           busy={busy}
           requestReport={(session) => client.request({ method: 'report', session })}
-          requestReport={(session) => client.request({ method: 'report', session })}
         />
         </div>
       </main>
