@@ -6,9 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # What the virtual lab and the experiments need on this machine (the hosts are namespaces of
-# it), and Debian's Chromium for the end-to-end tests.
+# it), and Debian's Chromium for the end-to-end tests. ncat, netcat-traditional and busybox are
+# the other netcat flavors, which the flavor tests put in a host's place of nc (Debian keeps
+# OpenBSD's as nc: its alternative has the highest priority).
 PACKAGES=(openssh-server openssh-client iproute2 iptables netcat-openbsd tcpdump python3 sudo passwd
-          procps psmisc util-linux ca-certificates chromium xvfb)
+          procps psmisc util-linux ca-certificates chromium xvfb ncat netcat-traditional busybox)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
