@@ -794,15 +794,16 @@ export class ExperimentRun {
   /** Compares each host's histories with the experiment's promises. */
   evaluate(runError?: string): Record<string, HostResult> {
     const { experiment } = this.options;
-    const expectations = new Map<LabHostLabel, { role?: 'client' | 'server'; passes: TcpState[]; endsIn?: TcpState; atLeast?: number }>();
+    const expectations = new Map<LabHostLabel, { role?: 'client' | 'server'; passes: TcpState[]; endsIn?: TcpState; atLeast?: number; noConnection?: boolean }>();
     for (const [ref, expectation] of Object.entries(experiment.expect)) {
       const label = this.resolveHost(ref);
       const role = ref === 'client' || ref === 'server' ? ref : (Object.entries(this.roles).find(([, l]) => l === label)?.[0] as 'client' | 'server' | undefined);
       expectations.set(label, {
         ...(role ? { role } : {}),
-        passes: expectation.passes,
+        passes: expectation.passes ?? [],
         ...(expectation.endsIn ? { endsIn: expectation.endsIn } : {}),
         ...(expectation.atLeast ? { atLeast: expectation.atLeast } : {}),
+        ...(expectation.noConnection ? { noConnection: true } : {}),
       });
     }
     const results: Record<string, HostResult> = {};
@@ -819,11 +820,11 @@ export class ExperimentRun {
         results[label] = { ...(role ? { role } : {}), passed: runError === undefined, ...(runError ? { reason: runError } : {}), connections };
         continue;
       }
-      const verdict = judge(this.runHistories(label), expected.passes, expected.endsIn, expected.atLeast);
+      const verdict = expected.noConnection ? judgeNoConnection(label, this.runHistories(label), this.port) : judge(this.runHistories(label), expected.passes, expected.endsIn, expected.atLeast);
       const reason = runError ?? verdict;
       results[label] = {
         ...(role ? { role } : {}),
-        expected: { passes: expected.passes, ...(expected.endsIn ? { endsIn: expected.endsIn } : {}) },
+        expected: { passes: expected.passes, ...(expected.endsIn ? { endsIn: expected.endsIn } : {}), ...(expected.noConnection ? { noConnection: true } : {}) },
         passed: reason === undefined,
         ...(reason ? { reason } : {}),
         connections,
@@ -875,6 +876,13 @@ export class ExperimentRun {
  * undefined when at least `atLeast` connections (default 1) keep the promise, else why not, in
  * words.
  */
+/** For a `noConnection` promise: why it was broken (each connection seen, with its states), or undefined. */
+export function judgeNoConnection(label: string, histories: ConnectionHistory[], port: number): string | undefined {
+  if (histories.length === 0) return undefined;
+  const seen = histories.map((c) => `${c.local} -> ${c.remote} (${c.states.map((s) => s.state).join(', ')})`);
+  return `expected no connection on ${label}'s port ${port}, but saw ${histories.length}: ${seen.join('; ')}`;
+}
+
 export function judge(histories: ConnectionHistory[], passes: TcpState[], endsIn?: TcpState, atLeast = 1): string | undefined {
   const keeping = histories.filter((c) => {
     const states = c.states.map((s) => s.state);

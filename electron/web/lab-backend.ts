@@ -554,7 +554,7 @@ export function summarize(experiment: Experiment, hosts: ResolvedHosts | undefin
   const expect: ExperimentSummary['expect'] = {};
   for (const [ref, expectation] of Object.entries(experiment.expect)) {
     const label = ref === 'client' || ref === 'server' ? roles[ref] : ref;
-    expect[label] = { passes: expectation.passes, ...(expectation.endsIn ? { endsIn: expectation.endsIn } : {}) };
+    expect[label] = { passes: expectation.passes ?? [], ...(expectation.endsIn ? { endsIn: expectation.endsIn } : {}), ...(expectation.noConnection ? { noConnection: true } : {}) };
   }
   return {
     source: userFile === undefined ? 'builtin' : 'user',

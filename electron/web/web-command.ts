@@ -16,7 +16,9 @@ import { LabBackend, type LocalLabControl } from './lab-backend';
 import { startWebServer } from './web-server';
 import { replayWebCommand, wantsReplay } from './replay-command';
 
-export const WEB_USAGE = 'web (--hosts FILE | --lab local) [--port N] [--known-hosts FILE] [--out DIR] [--experiments DIR]';
+import { WEB_USAGE } from '../cli/usages';
+
+export { WEB_USAGE };
 export const RENDERER_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'renderer', 'dist');
 
 class WebUsageError extends Error {}
@@ -78,10 +80,10 @@ function parseWebArgs(args: string[]): WebArgs {
 }
 
 export async function webCommand(args: string[]): Promise<number> {
-  let options: WebArgs;
-  try {
   // A recorded run, no hosts (electron/web/replay-command.ts).
   if (wantsReplay(args)) return replayWebCommand(args, RENDERER_DIR);
+  let options: WebArgs;
+  try {
     options = parseWebArgs(args);
   } catch (error) {
     if (!(error instanceof WebUsageError)) throw error;

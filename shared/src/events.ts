@@ -73,7 +73,8 @@ export interface ConnectionResult {
 
 export interface HostResult {
   role?: 'client' | 'server';
-  expected?: { passes: TcpState[]; endsIn?: TcpState };
+  /** passes is empty when the promise is that no connection appears (noConnection). */
+  expected?: { passes: TcpState[]; endsIn?: TcpState; noConnection?: boolean };
   passed: boolean;
   /** Why it failed, in words; absent when passed. */
   reason?: string;

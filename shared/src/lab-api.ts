@@ -100,7 +100,7 @@ const SsSocketSchema = z.object({
 const StateRecordSchema = z.object({ state: TcpStateSchema, hostTime: z.string(), seen: z.enum(['trace', 'poll', 'inferred']) });
 const HostResultSchema = z.object({
   role: z.enum(['client', 'server']).optional(),
-  expected: z.object({ passes: z.array(TcpStateSchema), endsIn: TcpStateSchema.optional() }).optional(),
+  expected: z.object({ passes: z.array(TcpStateSchema), endsIn: TcpStateSchema.optional(), noConnection: z.boolean().optional() }).optional(),
   passed: z.boolean(),
   reason: z.string().optional(),
   connections: z.array(z.object({ local: z.string(), remote: z.string(), states: z.array(StateRecordSchema) })),
@@ -196,7 +196,7 @@ export const ExperimentSummary = z.strictObject({
   port: z.number().int(),
   roles: z.strictObject({ client: ApiHostLabel, server: ApiHostLabel }),
   steps: z.array(z.strictObject({ summary: z.string(), explain: z.string().optional() })),
-  expect: z.record(z.string(), z.strictObject({ passes: z.array(TcpStateSchema), endsIn: TcpStateSchema.optional() })),
+  expect: z.record(z.string(), z.strictObject({ passes: z.array(TcpStateSchema), endsIn: TcpStateSchema.optional(), noConnection: z.boolean().optional() })),
   /** Built in, or from the user's experiments folder (its file). */
   source: z.enum(['builtin', 'user']).default('builtin'),
   file: z.string().optional(),
@@ -254,6 +254,8 @@ export const ServerMessage = z.discriminatedUnion('type', [
     state: BackendState,
     /** Where session logs are written, for the status line. */
     outDir: z.string(),
+    /** Set by `tcplab web --replay DIR`: a recorded run, read back with no hosts; nothing can be run. */
+    replay: z.strictObject({ dir: z.string() }).optional(),
   }),
   z.strictObject({ type: z.literal('state'), state: BackendState }),
   z.strictObject({ type: z.literal('event'), session: SessionId, event: LabEventSchema }),

@@ -58,8 +58,9 @@ describe.skipIf(skipReason)('the article\'s experiments on the virtual lab', () 
     const log = events(result);
     const added = log.filter((e) => e.type === 'firewall' && e.action === 'add');
     const removed = log.filter((e) => e.type === 'firewall' && e.action === 'remove');
-    expect(added).toHaveLength(1);
-    expect(removed).toHaveLength(1);
+    // The experiment's DROP, and the NFLOG rule just before it that shows the capture what it ate.
+    expect(added.map((e) => (e.type === 'firewall' ? (/-j (\w+)/.exec(e.command)?.[1] ?? e.command) : ''))).toEqual(['NFLOG', 'DROP']);
+    expect(removed).toHaveLength(2);
     expect(iptablesRules('H1')).toEqual([]);
     // The sudo password never appears anywhere in the log.
     const hosts = await labHosts();

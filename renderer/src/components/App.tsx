@@ -159,7 +159,7 @@ export function App({ client, store, hub }: { client: LabClient; store: AppStore
             hub={hub}
           />
         ))}
-        <div className="grid min-h-0 grid-rows-[auto_minmax(0,1fr)] gap-2">
+        <div className="grid min-h-0 grid-rows-[minmax(0,auto)_minmax(15rem,1fr)] gap-2">
         <StateDiagram hosts={shown.hosts} labels={LABELS} dark={dark} />
         <RunPanel
           experiments={hello?.experiments ?? []}

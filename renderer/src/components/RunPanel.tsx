@@ -212,6 +212,7 @@ function ResultCard({ result, ended, report }: { result: { passed: boolean; host
           {host.expected && (
             <div className="mt-0.5 flex flex-wrap items-center gap-1">
               <span className="w-16 text-slate-500">expected</span>
+              {host.expected.noConnection && <span data-testid={`expect-none-${label}`}>no connection on the port</span>}
               {host.expected.passes.map((s, i) => (
                 <span key={i} className="flex items-center gap-1">
                   {i > 0 && <span className="text-slate-400">→</span>}
