@@ -29,6 +29,8 @@ describe.skipIf(skipReason)('experiments in the app: check, user folder, files, 
   let page: Page;
   const work = mkdtempSync(join(tmpdir(), 'tcplab-e2e-experiments-'));
   const pageErrors: string[] = [];
+  /** Every request the page made: all must go to the app's own server (no CDN, fonts bundled). */
+  const requests: string[] = [];
 
   afterEach(() => {
     expect(pageErrors.splice(0)).toEqual([]);
@@ -42,6 +44,7 @@ describe.skipIf(skipReason)('experiments in the app: check, user folder, files, 
     browser = await launchBrowser();
     page = await browser.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.stack ?? error.message));
+    page.on('request', (request) => requests.push(request.url()));
     await page.goto(app.url);
     await page.getByTestId('connect-button').click();
     await page.locator('[data-testid="backend-phase"][data-phase="connected"]').waitFor({ timeout: CONNECT_TIMEOUT });
@@ -49,6 +52,10 @@ describe.skipIf(skipReason)('experiments in the app: check, user folder, files, 
 
   afterAll(async () => {
     await browser?.close();
+    // Offline classrooms: nothing the app loads comes from anywhere but TCP Lab itself.
+    const origin = new URL(app.url).origin;
+    expect(requests.length).toBeGreaterThan(3);
+    expect(requests.filter((url) => !url.startsWith(origin) && !url.startsWith(origin.replace('http', 'ws')) && !url.startsWith('data:') && !url.startsWith('blob:'))).toEqual([]);
     const code = await app?.stop();
     if (code !== 0) console.error(app?.output());
     expect(code).toBe(0);
