@@ -10,11 +10,11 @@
  * drops the key or password; pass the objects themselves around.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 // ssh2 is CommonJS; Node's ESM loader cannot see its named exports, so take them off the default.
 import ssh2 from 'ssh2';
-import { HOST_LABELS, parseHostsFile, type HostEntry, type HostLabel, type SudoMode } from '../../shared/src/hosts-file';
+import { HOST_LABELS, parseHostsFile, parseProxyJump, type HostAuth, type HostEntry, type HostLabel, type JumpAuth, type SudoMode } from '../../shared/src/hosts-file';
 import { formatFileErrors, yamlLocator, type FileError } from '../../shared/src/yaml-load';
 
 export class ConfigError extends Error {
@@ -50,8 +50,22 @@ export interface ResolvedHost {
   sudoPassword?: string;
   /** What the lab calls the machine (the hosts file's name). */
   name?: string;
-  /** A jump host, `[user@]host[:port]` (ssh -J). */
+  /** A jump host, `[user@]host[:port]` (ssh -J), as written. */
   proxyJump?: string;
+  /** The jump host resolved: present exactly when proxyJump is. */
+  jump?: ResolvedJump;
+}
+
+/** The jump host SSH goes through to reach a host (ssh -J): one hop. */
+export interface ResolvedJump {
+  /** As written in the hosts file: `[user@]host[:port]`. */
+  spec: string;
+  address: string;
+  port: number;
+  /** The login on the jump host: as written, else the local user name (as ssh -J). */
+  user: string;
+  /** The host's own auth object (same key or agent), or the jump host's proxyJumpAuth. */
+  auth: ResolvedAuth;
 }
 
 /** The secrets the app keeps itself (`passwordStored: true` and friends in the hosts file). */
@@ -75,6 +89,8 @@ export interface ReadHostsOptions {
   storedSecrets?: StoredSecrets;
   /** How the secret store is described in "not given" problems. */
   storedSecretsWhere?: string;
+  /** The login name on a jump host written without `user@`; default the local user (os.userInfo). */
+  localUser?: string;
 }
 
 export const DEFAULT_KNOWN_HOSTS = '~/.ssh/known_hosts';
@@ -105,7 +121,8 @@ export async function readHostsFile(path: string, options: ReadHostsOptions = {}
       const problems: Array<{ path: PropertyKey[]; message: string }> = [];
       const stored = (name: StoredSecretName): string | undefined => options.storedSecrets?.(label, name);
       const where = options.storedSecretsWhere ?? 'the app';
-      const host = await resolveHost(label, parsed.value.hosts[label], { resolvePath, env, problems, stored, where });
+      const localUser = options.localUser ?? localUserName(env);
+      const host = await resolveHost(label, parsed.value.hosts[label], { resolvePath, env, problems, stored, where, localUser });
       for (const p of problems) errors.push(errorAt(['hosts', label, ...p.path], `${label}: ${p.message}`));
       if (host !== undefined) hosts[label] = host;
     }),
@@ -113,6 +130,15 @@ export async function readHostsFile(path: string, options: ReadHostsOptions = {}
   if (errors.length > 0) throw ConfigError.fromErrors(errors.sort((a, b) => a.line - b.line || a.column - b.column));
 
   return { file, knownHostsFile: resolvePath(parsed.value.knownHosts ?? DEFAULT_KNOWN_HOSTS), hosts };
+}
+
+/** ssh's default login name: the local account's (getpwuid), else $USER. */
+function localUserName(env: Readonly<Record<string, string | undefined>>): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return env.USER ?? 'root';
+  }
 }
 
 /** `~` and `~/x` against the home directory; anything else against `baseDir` (absolute stays). */
@@ -129,6 +155,7 @@ interface ResolveContext {
   stored: (name: StoredSecretName) => string | undefined;
   /** Where stored secrets are kept, for "not given" problems. */
   where: string;
+  localUser: string;
 }
 
 function readStored(name: StoredSecretName, where: PropertyKey[], what: string, ctx: ResolveContext): string | undefined {
@@ -141,7 +168,8 @@ function readStored(name: StoredSecretName, where: PropertyKey[], what: string, 
 }
 
 async function resolveHost(label: HostLabel, entry: HostEntry, ctx: ResolveContext): Promise<ResolvedHost | undefined> {
-  const auth = await resolveAuth(entry, ctx);
+  const auth = await resolveAuth(entry.auth, ['auth'], ctx);
+  const jump = entry.proxyJump === undefined ? undefined : await resolveJump(entry.proxyJump, entry.proxyJumpAuth, auth, ctx);
   let sudoPassword: string | undefined;
   if (entry.sudo === 'password') {
     if (entry.sudoPasswordFile !== undefined) {
@@ -153,6 +181,7 @@ async function resolveHost(label: HostLabel, entry: HostEntry, ctx: ResolveConte
     }
   }
   if (auth === undefined || (entry.sudo === 'password' && sudoPassword === undefined)) return undefined;
+  if (entry.proxyJump !== undefined && jump === undefined) return undefined;
 
   const host: ResolvedHost = {
     label,
@@ -164,22 +193,47 @@ async function resolveHost(label: HostLabel, entry: HostEntry, ctx: ResolveConte
     sudo: entry.sudo,
     ...(entry.name !== undefined ? { name: entry.name } : {}),
     ...(entry.proxyJump !== undefined ? { proxyJump: entry.proxyJump } : {}),
+    ...(jump !== undefined ? { jump } : {}),
   };
   if (sudoPassword !== undefined) defineSecret(host, 'sudoPassword', sudoPassword);
   return host;
 }
 
-async function resolveAuth(entry: HostEntry, ctx: ResolveContext): Promise<ResolvedAuth | undefined> {
-  const auth = entry.auth;
+/**
+ * The jump host: its address, port and login from the ProxyJump text, and its auth: its own
+ * proxyJumpAuth, else the host's key or agent (never the host's password: the schema refuses that).
+ */
+async function resolveJump(spec: string, own: JumpAuth | undefined, hostAuth: ResolvedAuth | undefined, ctx: ResolveContext): Promise<ResolvedJump | undefined> {
+  const parsed = parseProxyJump(spec);
+  if (parsed === undefined) {
+    ctx.problems.push({ path: ['proxyJump'], message: 'must be one jump host written as [user@]host[:port]' });
+    return undefined;
+  }
+  let auth: ResolvedAuth | undefined;
+  if (own !== undefined) {
+    // The schema refuses a password here; narrow for the compiler.
+    if (own.type === 'password') return undefined;
+    auth = await resolveAuth(own, ['proxyJumpAuth'], ctx);
+  } else if (hostAuth?.type === 'password') {
+    ctx.problems.push({ path: ['proxyJump'], message: 'this host logs in with a password, which is never sent to another machine: give the jump host its own login (proxyJumpAuth)' });
+    return undefined;
+  } else {
+    auth = hostAuth;
+  }
+  if (auth === undefined) return undefined;
+  return { spec, address: parsed.address, port: parsed.port, user: parsed.user ?? ctx.localUser, auth };
+}
+
+async function resolveAuth(auth: HostAuth | Exclude<JumpAuth, { type: 'password' }>, base: PropertyKey[], ctx: ResolveContext): Promise<ResolvedAuth | undefined> {
   switch (auth.type) {
     case 'key': {
       const keyFile = ctx.resolvePath(auth.keyFile);
       let passphrase: string | undefined;
       if (auth.passphraseStored) {
-        passphrase = readStored('passphrase', ['auth', 'passphraseStored'], 'key passphrase', ctx);
+        passphrase = readStored('passphrase', [...base, 'passphraseStored'], 'key passphrase', ctx);
         if (passphrase === undefined) return undefined;
       }
-      const privateKey = await readKeyFile(keyFile, ctx, passphrase);
+      const privateKey = await readKeyFile(keyFile, [...base, 'keyFile'], ctx, passphrase);
       if (privateKey === undefined) return undefined;
       const resolved = defineSecret({ type: 'key', keyFile } as ResolvedAuth & { type: 'key' }, 'privateKey', privateKey);
       if (passphrase !== undefined) defineSecret(resolved, 'passphrase', passphrase);
@@ -189,7 +243,7 @@ async function resolveAuth(entry: HostEntry, ctx: ResolveContext): Promise<Resol
       const agentSocket = ctx.env.SSH_AUTH_SOCK;
       if (agentSocket === undefined || agentSocket === '') {
         ctx.problems.push({
-          path: ['auth', 'type'],
+          path: [...base, 'type'],
           message: 'auth type agent uses the ssh-agent named by $SSH_AUTH_SOCK, which is not set: start ssh-agent and ssh-add your key, or use type: key',
         });
         return undefined;
@@ -198,7 +252,7 @@ async function resolveAuth(entry: HostEntry, ctx: ResolveContext): Promise<Resol
         await stat(agentSocket);
       } catch (error) {
         ctx.problems.push({
-          path: ['auth', 'type'],
+          path: [...base, 'type'],
           message: `auth type agent uses $SSH_AUTH_SOCK (${agentSocket}), which cannot be used (${describeFsError(error)}): is ssh-agent running?`,
         });
         return undefined;
@@ -208,11 +262,11 @@ async function resolveAuth(entry: HostEntry, ctx: ResolveContext): Promise<Resol
     case 'password': {
       let password: string | undefined;
       if (auth.passwordFile !== undefined) {
-        password = await readSecretFile(ctx.resolvePath(auth.passwordFile), ['auth', 'passwordFile'], 'password', ctx);
+        password = await readSecretFile(ctx.resolvePath(auth.passwordFile), [...base, 'passwordFile'], 'password', ctx);
       } else if (auth.passwordEnv !== undefined) {
-        password = readSecretEnv(auth.passwordEnv, ['auth', 'passwordEnv'], 'password', ctx);
+        password = readSecretEnv(auth.passwordEnv, [...base, 'passwordEnv'], 'password', ctx);
       } else if (auth.passwordStored) {
-        password = readStored('password', ['auth', 'passwordStored'], 'password', ctx);
+        password = readStored('password', [...base, 'passwordStored'], 'password', ctx);
       }
       if (password === undefined) return undefined;
       return defineSecret({ type: 'password' } as ResolvedAuth & { type: 'password' }, 'password', password);
@@ -220,8 +274,7 @@ async function resolveAuth(entry: HostEntry, ctx: ResolveContext): Promise<Resol
   }
 }
 
-async function readKeyFile(keyFile: string, ctx: ResolveContext, passphrase?: string): Promise<Buffer | undefined> {
-  const where = ['auth', 'keyFile'];
+async function readKeyFile(keyFile: string, where: PropertyKey[], ctx: ResolveContext, passphrase?: string): Promise<Buffer | undefined> {
   let data: Buffer;
   try {
     data = await readFile(keyFile);

@@ -286,7 +286,12 @@ export class HostsStore {
     } else {
       secrets.push([label, 'sudoPassword', undefined]);
     }
-    if (host.proxyJump !== undefined && host.proxyJump !== '') entry.proxyJump = host.proxyJump;
+    if (host.proxyJump !== undefined && host.proxyJump !== '') {
+      entry.proxyJump = host.proxyJump;
+      // The view does not edit the jump host's own login (proxyJumpAuth, written by hand): keep it
+      // while the jump host stays the same.
+      if (previous?.proxyJumpAuth !== undefined && previous.proxyJump === host.proxyJump) entry.proxyJumpAuth = previous.proxyJumpAuth;
+    }
     return entry;
   }
 

@@ -8,8 +8,9 @@ import { EventEmitter } from 'node:events';
 import ssh2, { type Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import type { ConnectionStatus } from '../../shared/src/events';
 import { shellQuote } from '../../shared/src/safe-values';
-import type { ResolvedHost } from './hosts-config';
+import type { ResolvedAuth, ResolvedHost, ResolvedJump } from './hosts-config';
 import { CommandChannel } from './command-channel';
+import { JumpTunnelError, openJumpTunnel, type JumpTunnel } from './jump-host';
 import { checkHostKey, fingerprintSha256, keyTypeOf, parseKnownHosts } from './known-hosts';
 import { readFileSync } from 'node:fs';
 
@@ -23,6 +24,8 @@ export class HostConnectError extends Error {
     readonly fingerprint?: string,
     /** For host-key problems: the key itself (to write to known_hosts once accepted), and what is known. */
     readonly hostKey?: HostKeyDetails,
+    /** Set when the problem is with the host's jump host (ProxyJump), as written: `[user@]host[:port]`. */
+    readonly jumpHost?: string,
   ) {
     super(message);
   }
@@ -76,12 +79,34 @@ export function backoffMs(attempt: number, baseMs = 1000, capMs = 30_000): numbe
   return Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
 }
 
+/** One end SSH logs in to: the lab host itself, or its jump host. For checks and messages. */
+interface Endpoint {
+  /** How messages name it: `H2`, or `H2's jump host gw@bastion:22`. */
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  auth: ResolvedAuth;
+  /** The ProxyJump text, when this is the jump host. */
+  jumpHost?: string;
+}
+
+function setAuth(config: ConnectConfig, auth: ResolvedAuth): void {
+  if (auth.type === 'key') {
+    config.privateKey = auth.privateKey;
+    if (auth.passphrase !== undefined) config.passphrase = auth.passphrase;
+  } else if (auth.type === 'agent') config.agent = auth.agentSocket;
+  else config.password = auth.password;
+}
+
 export interface SshHostEvents {
   status: [status: ConnectionStatus, detail: string | undefined, attempt: number | undefined];
 }
 
 export class SshHost extends EventEmitter<SshHostEvents> {
   private client: Client | undefined;
+  /** The connection to the jump host that carries `client`, when the host has a ProxyJump. */
+  private jumpClient: Client | undefined;
   private closedByUs = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly commandChannels = new Map<'root' | 'user', Promise<CommandChannel>>();
@@ -117,59 +142,130 @@ export class SshHost extends EventEmitter<SshHostEvents> {
     this.setStatus('connected');
   }
 
-  private openClient(): Promise<Client> {
-    const { host } = this;
-    if (host.proxyJump !== undefined) {
-      // Imported and saved, but not used yet: never connect directly when the user named a jump host.
-      return Promise.reject(
-        new HostConnectError(
-          host.label,
-          'other',
-          `${host.label}: it is set to go through the jump host ${host.proxyJump} (ProxyJump), which this version of TCP Lab cannot do yet. ` +
-            `Connect it without a jump host (remove "Jump host" in Hosts), or reach it through a VPN or a local forward (ssh -L 2222:${host.address}:${host.port} ${host.proxyJump}, then address 127.0.0.1, port 2222).`,
-        ),
-      );
+  private get endpoint(): Endpoint {
+    const { label, address, port, user, auth } = this.host;
+    return { name: label, address, port, user, auth };
+  }
+
+  private jumpEndpoint(jump: ResolvedJump): Endpoint {
+    return { name: `${this.host.label}'s jump host ${jump.spec}`, address: jump.address, port: jump.port, user: jump.user, auth: jump.auth, jumpHost: jump.spec };
+  }
+
+  /** Connects through the jump host first when the host has one (ProxyJump), then to the host. */
+  private async openClient(): Promise<Client> {
+    const { jump } = this.host;
+    const tunnel = jump === undefined ? undefined : await this.openJump(jump);
+    let client: Client;
+    try {
+      client = await this.openTarget(tunnel);
+    } catch (error) {
+      tunnel?.client.end();
+      throw error;
     }
+    this.jumpClient = tunnel?.client;
+    // A jump host that drops takes the channel, and so this connection, with it: say which one dropped.
+    let jumpGone = false;
+    let jumpError: string | undefined;
+    tunnel?.client.on('error', (error: Error) => {
+      jumpError ??= error.message;
+    });
+    tunnel?.client.once('close', () => {
+      jumpGone = true;
+      client.end();
+    });
+    client.on('close', () => {
+      tunnel?.client.end();
+      const detail =
+        jump === undefined
+          ? 'the SSH connection dropped'
+          : jumpGone || jumpError !== undefined
+            ? `the jump host ${jump.spec} dropped the connection${jumpError !== undefined ? ` (${jumpError})` : ''}`
+            : `the SSH connection dropped (through the jump host ${jump.spec})`;
+      this.onUnexpectedClose(client, detail);
+    });
+    return client;
+  }
+
+  private baseConfig(who: Endpoint, hostVerifier: (key: Buffer) => boolean): ConnectConfig {
+    const config: ConnectConfig = {
+      host: who.address,
+      port: who.port,
+      username: who.user,
+      readyTimeout: this.options.readyTimeoutMs ?? 10_000,
+      keepaliveInterval: 5_000,
+      keepaliveCountMax: 3,
+      hostVerifier,
+    };
+    setAuth(config, who.auth);
+    return config;
+  }
+
+  /** The jump host's connection and a channel through it to the host's SSH port. */
+  private async openJump(jump: ResolvedJump): Promise<JumpTunnel> {
+    const who = this.jumpEndpoint(jump);
+    let hostKeyProblem: HostConnectError | undefined;
+    const config = this.baseConfig(who, (key) => {
+      hostKeyProblem = this.verifyHostKey(key, who);
+      return hostKeyProblem === undefined;
+    });
+    try {
+      return await openJumpTunnel(config, { address: this.host.address, port: this.host.port });
+    } catch (error) {
+      const { label, address, port, user } = this.host;
+      if (error instanceof JumpTunnelError && error.stage === 'forward') {
+        throw new HostConnectError(
+          label,
+          'unreachable',
+          `${label} (${user}@${address}:${port}): the jump host ${jump.spec} cannot open a connection to ${address}:${port} (${error.reason.message}). ` +
+            `The address and port must be the host's as the jump host sees them; is sshd running there?`,
+          undefined,
+          undefined,
+          jump.spec,
+        );
+      }
+      throw hostKeyProblem ?? this.describeConnectError(error instanceof JumpTunnelError ? error.reason : (error as Error), who);
+    }
+  }
+
+  private openTarget(tunnel: JumpTunnel | undefined): Promise<Client> {
+    const who = this.endpoint;
     return new Promise((resolve, reject) => {
       const client = new ssh2.Client();
       let hostKeyProblem: HostConnectError | undefined;
       let settled = false;
-      const config: ConnectConfig = {
-        host: host.address,
-        port: host.port,
-        username: host.user,
-        readyTimeout: this.options.readyTimeoutMs ?? 10_000,
-        keepaliveInterval: 5_000,
-        keepaliveCountMax: 3,
-        hostVerifier: (key: Buffer): boolean => {
-          hostKeyProblem = this.verifyHostKey(key);
-          return hostKeyProblem === undefined;
-        },
-      };
-      if (host.auth.type === 'key') {
-        config.privateKey = host.auth.privateKey;
-        if (host.auth.passphrase !== undefined) config.passphrase = host.auth.passphrase;
+      let jumpLost = false;
+      const config = this.baseConfig(who, (key: Buffer): boolean => {
+        hostKeyProblem = this.verifyHostKey(key, who);
+        return hostKeyProblem === undefined;
+      });
+      if (tunnel) {
+        config.sock = tunnel.stream;
+        tunnel.client.once('close', () => {
+          jumpLost = true;
+        });
       }
-      else if (host.auth.type === 'agent') config.agent = host.auth.agentSocket;
-      else config.password = host.auth.password;
-
       client.once('ready', () => {
         settled = true;
-        client.on('close', () => this.onUnexpectedClose());
         resolve(client);
       });
       client.once('error', (error: Error & { level?: string; code?: string }) => {
         if (settled) return;
         settled = true;
         client.end();
-        reject(hostKeyProblem ?? this.describeConnectError(error));
+        if (hostKeyProblem === undefined && jumpLost && tunnel && this.host.jump) {
+          const { label, address, port, user } = this.host;
+          reject(new HostConnectError(label, 'unreachable', `${label} (${user}@${address}:${port}): the jump host ${this.host.jump.spec} dropped the connection while connecting (${error.message})`, undefined, undefined, this.host.jump.spec));
+          return;
+        }
+        reject(hostKeyProblem ?? this.describeConnectError(error, who));
       });
       client.connect(config);
     });
   }
 
-  private verifyHostKey(key: Buffer): HostConnectError | undefined {
-    const { label, address, port } = this.host;
+  private verifyHostKey(key: Buffer, who: Endpoint): HostConnectError | undefined {
+    const { address, port } = who;
+    const label = this.host.label;
     let text = '';
     try {
       text = readFileSync(this.keyPolicy.knownHostsFile, 'utf8');
@@ -187,52 +283,59 @@ export class SshHost extends EventEmitter<SshHostEvents> {
         return new HostConnectError(
           label,
           'unknown-host-key',
-          `${label} (${address}:${port}) is not in ${this.keyPolicy.knownHostsFile}. Its ${keyTypeOf(key)} key has fingerprint ${fingerprint}. ` +
+          `${who.name} (${address}:${port}) is not in ${this.keyPolicy.knownHostsFile}. Its ${keyTypeOf(key)} key has fingerprint ${fingerprint}. ` +
             `Compare it with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub on the host) and accept it to connect.`,
           fingerprint,
           details,
+          who.jumpHost,
         );
       case 'changed': {
         const fix = removeKeyCommand(address, port, this.keyPolicy.knownHostsFile);
         return new HostConnectError(
           label,
           'changed-host-key',
-          `${label} (${address}:${port}) presented a different host key than ${this.keyPolicy.knownHostsFile} records: ` +
+          `${who.name} (${address}:${port}) presented a different host key than ${this.keyPolicy.knownHostsFile} records: ` +
             `now ${fingerprint}, known ${verdict.knownFingerprints.join(', ')}. This can mean the host was reinstalled, or that ` +
             `someone is intercepting the connection. Refused. If the host was reinstalled, remove the old entry ` +
             `(${fix}) and connect again.`,
           fingerprint,
           { ...details, knownFingerprints: verdict.knownFingerprints, fix },
+          who.jumpHost,
         );
       }
       case 'revoked':
-        return new HostConnectError(label, 'revoked-host-key', `${label} (${address}:${port}) presented a key marked @revoked in ${this.keyPolicy.knownHostsFile} (${fingerprint}). Refused.`, fingerprint);
+        return new HostConnectError(label, 'revoked-host-key', `${who.name} (${address}:${port}) presented a key marked @revoked in ${this.keyPolicy.knownHostsFile} (${fingerprint}). Refused.`, fingerprint, undefined, who.jumpHost);
     }
   }
 
-  private describeConnectError(error: Error & { level?: string; code?: string }): HostConnectError {
-    const { label, address, port, user } = this.host;
-    const where = `${label} (${user}@${address}:${port})`;
+  private describeConnectError(error: Error & { level?: string; code?: string }, who: Endpoint): HostConnectError {
+    const { label } = this.host;
+    const { address, port, user, jumpHost } = who;
+    const where = `${who.name} (${user}@${address}:${port})`;
+    const through = jumpHost === undefined && this.host.jump !== undefined ? ` (through the jump host ${this.host.jump.spec})` : '';
+    const fail = (kind: HostConnectError['kind'], message: string): HostConnectError => new HostConnectError(label, kind, message, undefined, undefined, jumpHost);
     if (error.level === 'client-authentication') {
-      return new HostConnectError(label, 'auth', `${where}: authentication failed (${this.host.auth.type}). Check the user name and that the key or password is authorized on the host.`);
+      return fail('auth', `${where}: authentication failed (${who.auth.type})${through}. Check the user name and that the key or password is authorized on the host.`);
     }
     if (error.level === 'client-timeout' || /timed out/i.test(error.message)) {
-      return new HostConnectError(label, 'timeout', `${where}: no SSH answer within ${(this.options.readyTimeoutMs ?? 10_000) / 1000} s. Is the host up and the address right?`);
+      return fail('timeout', `${where}: no SSH answer within ${(this.options.readyTimeoutMs ?? 10_000) / 1000} s${through}. Is the host up and the address right?`);
     }
     if (error.code === 'ECONNREFUSED' || error.code === 'EHOSTUNREACH' || error.code === 'ENETUNREACH' || error.code === 'ENOTFOUND') {
-      return new HostConnectError(label, 'unreachable', `${where}: cannot reach the host (${error.code}). Is sshd running and the address right?`);
+      return fail('unreachable', `${where}: cannot reach the host (${error.code}). Is sshd running and the address right?`);
     }
-    return new HostConnectError(label, 'other', `${where}: ${error.message}`);
+    return fail('other', `${where}: ${error.message}${through}`);
   }
 
-  private onUnexpectedClose(): void {
+  private onUnexpectedClose(client: Client, detail: string): void {
+    if (client !== this.client) return; // an old connection's late close
     this.client = undefined;
+    this.jumpClient = undefined;
     this.commandChannels.clear();
     if (this.closedByUs) {
       this.setStatus('closed');
       return;
     }
-    this.setStatus('disconnected', 'the SSH connection dropped');
+    this.setStatus('disconnected', detail);
     if (this.options.reconnect) this.scheduleReconnect(1);
   }
 
@@ -337,6 +440,7 @@ export class SshHost extends EventEmitter<SshHostEvents> {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.commandChannels.clear();
     this.client?.end();
+    this.jumpClient?.end();
     if (!this.client) this.setStatus('closed');
   }
 }

@@ -23,7 +23,10 @@
  * app's Hosts view keeps that secret itself (encrypted with the desktop's keyring in the desktop
  * app, in memory only in browser mode). `password:` and friends are refused with a message
  * saying so. Optional: `name` (what the lab calls the machine) and `proxyJump` (as in
- * ssh_config: `[user@]host[:port]`, one jump host). Paths stay as
+ * ssh_config: `[user@]host[:port]`, one jump host; the login name defaults to your local user
+ * name, as with `ssh -J`). The jump host is logged in to with the host's own key or agent, or
+ * with `proxyJumpAuth: { type: key, keyFile: <path> }` or `{ type: agent }` (never with a
+ * password: a host that logs in with a password needs proxyJumpAuth). Paths stay as
  * written here; electron/lab/hosts-config.ts resolves them and reads the secrets.
  */
 import { z } from 'zod';
@@ -109,10 +112,56 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+const PROXY_JUMP_RE = /^(?:([a-z_][a-z0-9_.-]{0,31})@)?(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9][A-Za-z0-9.-]{0,252}))(?::(\d{1,5}))?$/;
+
 /** ssh_config's ProxyJump for one jump host: `[user@]host[:port]`. */
 export const ProxyJump = z
   .string({ error: 'must be a jump host written as [user@]host[:port]' })
-  .regex(/^(?:[a-z_][a-z0-9_.-]{0,31}@)?(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253})(?::\d{1,5})?$/, 'must be one jump host written as [user@]host[:port] (chains of several jump hosts are not supported)');
+  .superRefine((value, ctx) => {
+    if (value.includes(',')) {
+      ctx.addIssue({ code: 'custom', message: 'is a chain of several jump hosts, which TCP Lab does not support: give one jump host, [user@]host[:port]' });
+    } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+      ctx.addIssue({ code: 'custom', message: 'must be written as [user@]host[:port], without a scheme such as ssh://' });
+    } else if (parseProxyJump(value) === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'must be one jump host written as [user@]host[:port] (chains of several jump hosts are not supported)' });
+    }
+  });
+
+/** A ProxyJump value taken apart; undefined when it is not one `[user@]host[:port]` (port 1-65535). */
+export function parseProxyJump(value: string): { user?: string; address: string; port: number } | undefined {
+  const m = PROXY_JUMP_RE.exec(value);
+  if (!m) return undefined;
+  const port = m[4] === undefined ? 22 : Number(m[4]);
+  if (port < 1 || port > 65535) return undefined;
+  const address = m[2] ?? m[3];
+  if (address === undefined) return undefined;
+  return { ...(m[1] !== undefined ? { user: m[1] } : {}), address, port };
+}
+
+const NO_JUMP_PASSWORD =
+  'the jump host logs in with a key or ssh-agent only: write proxyJumpAuth: { type: key, keyFile: <path> } or { type: agent } (a password-protected key: add it to ssh-agent)';
+
+/**
+ * How the jump host is logged in to, when not with the host's own key or agent (OpenSSH's
+ * IdentityFile for the jump host). Key files without a passphrase, or ssh-agent.
+ */
+export const JumpAuth = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('key'),
+      keyFile: PathString,
+      passphraseStored: refused('a jump host key with a passphrase is not kept by TCP Lab: add the key to ssh-agent (ssh-add <path>) and write proxyJumpAuth: { type: agent }'),
+      privateKey: refused(NO_INLINE_KEY),
+      password: refused(NO_PASSWORD),
+    })
+    .strict(),
+  AgentAuth,
+  z
+    .object({ type: z.literal('password') })
+    .loose()
+    .superRefine((_auth, ctx) => ctx.addIssue({ code: 'custom', path: ['type'], message: NO_JUMP_PASSWORD })),
+]);
+export type JumpAuth = z.infer<typeof JumpAuth>;
 
 export const HostEntry = z
   .object({
@@ -133,6 +182,8 @@ export const HostEntry = z
     sudoPasswordStored: z.literal(true).optional(),
     /** Reach the host through this jump host, as `ssh -J` does. */
     proxyJump: ProxyJump.optional(),
+    /** The jump host's own login; default: this host's key or agent. */
+    proxyJumpAuth: JumpAuth.optional(),
     password: refused(NO_HOST_PASSWORD),
     passwordFile: refused('passwordFile belongs inside auth: auth: { type: password, passwordFile: <path> }'),
     passwordEnv: refused('passwordEnv belongs inside auth: auth: { type: password, passwordEnv: <NAME> }'),
@@ -160,6 +211,17 @@ export const HostEntry = z
       if ([host.sudoPasswordFile, host.sudoPasswordEnv, host.sudoPasswordStored].filter((v) => v !== undefined).length > 1) {
         const message = host.sudoPasswordStored === undefined ? 'give either sudoPasswordFile or sudoPasswordEnv, not both' : 'give one of sudoPasswordFile, sudoPasswordEnv or sudoPasswordStored, not several';
         ctx.addIssue({ code: 'custom', path: ['sudoPasswordEnv'], message });
+      }
+      const authType = isRecord(host.auth) ? host.auth.type : undefined;
+      if (host.proxyJump !== undefined && host.proxyJumpAuth === undefined && authType === 'password') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['proxyJump'],
+          message: 'this host logs in with a password, which is never sent to another machine: give the jump host its own login, proxyJumpAuth: { type: key, keyFile: <path> } or { type: agent }',
+        });
+      }
+      if (host.proxyJumpAuth !== undefined && host.proxyJump === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['proxyJumpAuth'], message: 'is the login for the jump host, and there is no proxyJump: add proxyJump: [user@]host[:port] or remove it' });
       }
       if ((sudo === 'none' || sudo === 'passwordless') && (hasFile || hasEnv)) {
         ctx.addIssue({

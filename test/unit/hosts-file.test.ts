@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, readHostsFile } from '../../electron/lab/hosts-config';
-import { parseHostsFile } from '../../shared/src/hosts-file';
+import { parseHostsFile, parseProxyJump } from '../../shared/src/hosts-file';
 import { formatFileErrors } from '../../shared/src/yaml-load';
 
 function errorsOf(text: string, fileName = 'hosts.yaml'): string {
@@ -196,6 +196,48 @@ describe('parseHostsFile', () => {
     ]);
   });
 
+  it('reads a jump host (ProxyJump) and its own login, and explains what it cannot use', () => {
+    const withJump = (h2: string[]): string =>
+      ['hosts:', '  H1: { address: 10.0.0.1, user: root, auth: { type: agent }, sudo: none }', '  H2:', ...h2.map((l) => `    ${l}`), ''].join('\n');
+    const good = parseHostsFile(
+      withJump(['address: 10.0.0.2', 'user: lab', 'auth: { type: key, keyFile: lab.key }', 'sudo: passwordless', 'proxyJump: gw@[fd00::1]:2200', 'proxyJumpAuth: { type: agent }']),
+      'hosts.yaml',
+    );
+    expect(good.ok && good.value.hosts.H2).toMatchObject({ proxyJump: 'gw@[fd00::1]:2200', proxyJumpAuth: { type: 'agent' } });
+    // Without proxyJumpAuth the host's own key is used: valid as it is.
+    expect(parseHostsFile(withJump(['address: 10.0.0.2', 'user: lab', 'auth: { type: agent }', 'sudo: passwordless', 'proxyJump: bastion.example.org']), 'h.yaml').ok).toBe(true);
+
+    expect(errorsOf(withJump(['address: 10.0.0.2', 'user: lab', 'auth: { type: agent }', 'sudo: passwordless', 'proxyJump: a.example.org,b.example.org'])).split('\n')).toEqual([
+      'hosts.yaml:8:5: hosts.H2.proxyJump: is a chain of several jump hosts, which TCP Lab does not support: give one jump host, [user@]host[:port]',
+    ]);
+    expect(errorsOf(withJump(['address: 10.0.0.2', 'user: lab', 'auth: { type: agent }', 'sudo: passwordless', 'proxyJump: ssh://gw@bastion'])).split('\n')).toEqual([
+      'hosts.yaml:8:5: hosts.H2.proxyJump: must be written as [user@]host[:port], without a scheme such as ssh://',
+    ]);
+    expect(errorsOf(withJump(['address: 10.0.0.2', 'user: lab', 'auth: { type: agent }', 'sudo: passwordless', 'proxyJump: bastion:70000'])).split('\n')).toEqual([
+      'hosts.yaml:8:5: hosts.H2.proxyJump: must be one jump host written as [user@]host[:port] (chains of several jump hosts are not supported)',
+    ]);
+    // The host's password is never sent to the jump host; the jump host never logs in with a password.
+    expect(errorsOf(withJump(['address: 10.0.0.2', 'user: lab', 'auth: { type: password, passwordEnv: P }', 'sudo: passwordless', 'proxyJump: bastion'])).split('\n')).toEqual([
+      'hosts.yaml:8:5: hosts.H2.proxyJump: this host logs in with a password, which is never sent to another machine: give the jump host its own login, proxyJumpAuth: { type: key, keyFile: <path> } or { type: agent }',
+    ]);
+    expect(
+      errorsOf(withJump(['address: 10.0.0.2', 'user: lab', 'auth: { type: agent }', 'sudo: passwordless', 'proxyJump: bastion', 'proxyJumpAuth: { type: password, passwordEnv: P }'])),
+    ).toMatch(/^hosts\.yaml:9:\d+: hosts\.H2\.proxyJumpAuth\.type: the jump host logs in with a key or ssh-agent only/);
+    expect(
+      errorsOf(withJump(['address: 10.0.0.2', 'user: lab', 'auth: { type: agent }', 'sudo: passwordless', 'proxyJumpAuth: { type: key, keyFile: j.key, passphraseStored: true }'])).split('\n'),
+    ).toEqual([
+      'hosts.yaml:8:5: hosts.H2.proxyJumpAuth: is the login for the jump host, and there is no proxyJump: add proxyJump: [user@]host[:port] or remove it',
+      expect.stringMatching(/^hosts\.yaml:8:\d+: hosts\.H2\.proxyJumpAuth\.passphraseStored: a jump host key with a passphrase is not kept by TCP Lab: add the key to ssh-agent/),
+    ]);
+  });
+
+  it('takes a ProxyJump value apart as ssh does', () => {
+    expect(parseProxyJump('bastion')).toEqual({ address: 'bastion', port: 22 });
+    expect(parseProxyJump('gw@10.1.2.3:2200')).toEqual({ user: 'gw', address: '10.1.2.3', port: 2200 });
+    expect(parseProxyJump('gw@[fd00::1]:22')).toEqual({ user: 'gw', address: 'fd00::1', port: 22 });
+    for (const bad of ['a,b', 'gw@', '-oProxyCommand=x', 'h:0', 'h:65536', 'ssh://h', 'a b']) expect(parseProxyJump(bad)).toBeUndefined();
+  });
+
   it('catches H2 copied from H1 without changing the address', () => {
     const text = GOOD.replace('address: h2.lab.example', 'address: 192.168.56.12\n    experimentAddress: 10.0.0.1');
     expect(errorsOf(text)).toBe(
@@ -378,6 +420,50 @@ hosts:
     await expect(readHostsFile(agentFile, { env: { H2_SUDO: 'x', SSH_AUTH_SOCK: join(dir, 'gone.sock') }, homeDir: home })).rejects.toThrow(
       /H1: auth type agent uses \$SSH_AUTH_SOCK \(.*gone\.sock\), which cannot be used \(no such file\): is ssh-agent running\?/,
     );
+  });
+
+  it('resolves a jump host: its login from ProxyJump, the local user by default, the host\'s key unless it has its own', async () => {
+    writeFileSync(join(dir, 'lab', 'jump.key'), readFileSync(join(home, '.ssh', 'id_ed25519')));
+    const file = write(
+      'jump.yaml',
+      `hosts:
+  H1:
+    address: 10.0.0.1
+    user: root
+    auth: { type: key, keyFile: ~/.ssh/id_ed25519 }
+    sudo: none
+    proxyJump: bastion.example.org
+  H2:
+    address: 10.0.0.2
+    user: lab
+    auth: { type: password, passwordEnv: H2_PASS }
+    sudo: passwordless
+    proxyJump: gw@[fd00::1]:2200
+    proxyJumpAuth: { type: agent }
+`,
+    );
+    const resolved = await readHostsFile(file, { env: { H2_PASS: 'pw', SSH_AUTH_SOCK: agentSocket }, homeDir: home, localUser: 'alice' });
+    const { H1, H2 } = resolved.hosts;
+    expect(H1.proxyJump).toBe('bastion.example.org');
+    expect(H1.jump).toMatchObject({ spec: 'bastion.example.org', address: 'bastion.example.org', port: 22, user: 'alice' });
+    // The same auth object as the host's (the key is non-enumerable, so compare the object itself).
+    expect(H1.jump?.auth).toBe(H1.auth);
+    expect(H2.jump).toEqual({ spec: 'gw@[fd00::1]:2200', address: 'fd00::1', port: 2200, user: 'gw', auth: { type: 'agent', agentSocket } });
+    expect(H2.auth.type === 'password' && H2.auth.password).toBe('pw');
+    // Without the option, the local user is the one this process runs as.
+    const defaulted = await readHostsFile(file, { env: { H2_PASS: 'pw', SSH_AUTH_SOCK: agentSocket }, homeDir: home });
+    expect(defaulted.hosts.H1.jump?.user).toBe(userInfo().username);
+
+    const missing = write('jump-missing.yaml', readFileSync(file, 'utf8').replace('proxyJumpAuth: { type: agent }', 'proxyJumpAuth: { type: key, keyFile: no-such.key }'));
+    await expect(readHostsFile(missing, { env: { H2_PASS: 'pw' }, homeDir: home })).rejects.toThrow(
+      `${missing}:14:33: hosts.H2.proxyJumpAuth.keyFile: H2: cannot read the key file ${join(dir, 'lab', 'no-such.key')}: no such file`,
+    );
+    const ownKey = write('jump-key.yaml', readFileSync(file, 'utf8').replace('proxyJumpAuth: { type: agent }', 'proxyJumpAuth: { type: key, keyFile: jump.key }'));
+    const withKey = await readHostsFile(ownKey, { env: { H2_PASS: 'pw' }, homeDir: home });
+    const jumpAuth = withKey.hosts.H2.jump?.auth;
+    expect(jumpAuth?.type === 'key' && jumpAuth.keyFile).toBe(join(dir, 'lab', 'jump.key'));
+    expect(jumpAuth?.type === 'key' && jumpAuth.privateKey.equals(privateKey)).toBe(true);
+    expect(JSON.stringify(withKey)).not.toContain('OPENSSH PRIVATE KEY');
   });
 
   it('reports validation errors and a missing hosts file as ConfigErrors too', async () => {

@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -134,6 +134,18 @@ describe('HostsStore', () => {
     const view = await restarted.view({ available: true });
     expect(view.hosts?.H1.auth).toEqual({ type: 'password', password: { kind: 'missing' } });
     expect(view.problem).toMatch(/H2: the key passphrase is kept/);
+  });
+
+  it('keeps a jump host login written by hand (proxyJumpAuth) while the view saves the same jump host', async () => {
+    const file = join(dir, 'hosts.yaml');
+    const store = new HostsStore({ file, secrets: new MemorySecretStore() });
+    await store.save(setup);
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/^(\s+)proxyJump: (.*)$/m, '$1proxyJump: $2\n$1proxyJumpAuth:\n$1  type: agent'));
+    expect(parseHostsFile(readFileSync(file, 'utf8'), file)).toMatchObject({ ok: true, value: { hosts: { H2: { proxyJumpAuth: { type: 'agent' } } } } });
+    await store.save(setup);
+    expect(readFileSync(file, 'utf8')).toMatch(/proxyJumpAuth:\n\s+type: agent/);
+    await store.save({ ...setup, H2: { ...setup.H2, proxyJump: 'other.example.org' } });
+    expect(readFileSync(file, 'utf8')).not.toContain('proxyJumpAuth');
   });
 
   it('refuses input that is not a host, and a password that is needed and nowhere, writing nothing', async () => {
