@@ -92,6 +92,25 @@ function resolveHosts(text: string, home: string, localUser: string): ImportedHo
     const values = typeof line.value === 'string' ? splitWords(line.value) : line.value.map((v) => v.val);
     for (const alias of values) if (!/[*?!]/.test(alias) && !aliases.includes(alias)) aliases.push(alias);
   }
+  const first = (computed: Record<string, string | string[]>, key: string): string | undefined => {
+    const v = computed[key];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const jumpParts = (jump: string) => /^(?:([^@]+)@)?(.+?)(?::(\d+))?$/.exec(jump);
+  /** `[user@]host[:port]` with host looked up as ssh -J does: a Host entry's HostName, User and Port apply. */
+  const resolveJump = (jump: string): string => {
+    const parts = jumpParts(jump);
+    if (!parts?.[2]) return jump;
+    const computed = config.compute(parts[2], { ignoreCase: true, matchExec: false });
+    const hostName = first(computed, 'hostname')?.replace(/%h/g, parts[2]) ?? parts[2];
+    const user = parts[1] ?? first(computed, 'user')?.replace(/%u/g, localUser);
+    const port = parts[3] ?? first(computed, 'port');
+    return `${user !== undefined ? `${user}@` : ''}${hostName}${port !== undefined && port !== '22' ? `:${port}` : ''}`;
+  };
+  const jumpIdentityFile = (jump: string): string | undefined => {
+    const host = jumpParts(jump)?.[2];
+    return host === undefined ? undefined : first(config.compute(host, { ignoreCase: true, matchExec: false }), 'identityfile');
+  };
   return aliases.map((alias) => {
     const computed = config.compute(alias, { ignoreCase: true, matchExec: false });
     const one = (key: string): string | undefined => {
@@ -123,7 +142,12 @@ function resolveHosts(text: string, home: string, localUser: string): ImportedHo
         notes.push(`ProxyJump ${proxyJump} is not [user@]host[:port]; not imported`);
         proxyJump = undefined;
       } else {
-        proxyJump = jump;
+        proxyJump = resolveJump(jump);
+        if (proxyJump !== jump) notes.push(`ProxyJump ${jump} resolved from its own Host entry to ${proxyJump}, as ssh does`);
+        const jumpIdentity = jumpIdentityFile(jump);
+        if (jumpIdentity !== undefined && expand(jumpIdentity) !== keyFile) {
+          notes.push(`the jump host logs in with its own IdentityFile ${expand(jumpIdentity)}: give it as proxyJumpAuth: { type: key, keyFile: ... } in the hosts file`);
+        }
       }
     }
     if (one('proxycommand') !== undefined) notes.push('ProxyCommand is not supported by TCP Lab (ProxyJump is); not imported');

@@ -24,7 +24,7 @@ describe('importSshConfig', () => {
   });
 
   it('lists the concrete Host aliases, never the patterns, and follows Include (conf.d/*.conf only)', () => {
-    expect(result.hosts.map((h) => h.alias)).toEqual(['course-box', 'lab-h1', 'h1', 'lab-h2', 'inner', 'legacy', 'percent']);
+    expect(result.hosts.map((h) => h.alias)).toEqual(['course-box', 'lab-h1', 'h1', 'lab-h2', 'inner', 'legacy', 'percent', 'jumpbox', 'behind-jumpbox']);
     expect(result.problems).toEqual([]);
     expect(host('course-box')).toMatchObject({ address: 'course.example.org', user: 'student', port: 22 });
   });
@@ -44,6 +44,15 @@ describe('importSshConfig', () => {
     expect(host('inner')?.notes.join()).toMatch(/chain of jump hosts.*not support/);
     expect(host('legacy')?.notes.join()).toMatch(/ProxyCommand is not supported/);
     expect(host('lab-h1')?.notes.join()).toMatch(/2 IdentityFile entries: TCP Lab uses the first/);
+  });
+
+  it('resolves a ProxyJump that names another Host entry to its HostName, User and Port, as ssh -J does', () => {
+    expect(host('behind-jumpbox')).toMatchObject({ address: '10.20.0.5', proxyJump: 'gate@192.168.56.1:2201' });
+    const notes = host('behind-jumpbox')!.notes.join('\n');
+    expect(notes).toMatch(/ProxyJump jumpbox resolved from its own Host entry to gate@192\.168\.56\.1:2201/);
+    expect(notes).toContain(`the jump host logs in with its own IdentityFile ${join(home, '.ssh', 'id_jump')}: give it as proxyJumpAuth`);
+    // Given in full, nothing to resolve and nothing noted.
+    expect(host('lab-h2')!.notes.join()).not.toMatch(/resolved/);
   });
 
   it('never runs Match exec', () => {
