@@ -13,6 +13,7 @@ import { findExperiment } from '../../electron/lab/builtin-experiments';
 import { ExperimentRun, type RunResult } from '../../electron/lab/experiment-runner';
 import type { LabEvent } from '../../shared/src/events';
 import { parsePcap } from '../../shared/src/pcap';
+import { buildTimeline, type TimelineModel, type TimelinePacket } from '../../shared/src/timeline';
 import { iptablesRules, labHosts, skipReason } from './lab-env';
 
 type PacketEvent = Extract<LabEvent, { type: 'packet' }>;
@@ -32,7 +33,55 @@ function packets(log: LabEvent[], host: string): PacketEvent[] {
   return log.filter((e): e is PacketEvent => e.type === 'packet' && e.host === host);
 }
 
-const flagsOf = (p: PacketEvent): string => [...p.flags].sort().join('+');
+const flagsOf = (p: PacketEvent | TimelinePacket): string => [...p.flags].sort().join('+');
+
+/**
+ * Transition times come from each host's tracer (kernel mono clock mapped to wall time through
+ * clock markers), packet times from tcpdump: the README measures the tracer within a few hundred
+ * microseconds of the kernel, so a transition is compared with a packet of its own host with this
+ * tolerance. Packets between hosts are compared exactly: sent before received.
+ */
+const TRACER_TOLERANCE_US = 500;
+
+/** This run's connection on a host (not a listener, nor a leftover of an earlier run): the one that entered `state` last. */
+function connectionOf(model: TimelineModel, host: string, state: string): number {
+  const t = model.transitions.filter((x) => x.host === host && x.state === state && model.connections[x.connection]!.remote !== '0.0.0.0:*').at(-1);
+  expect(t, `${host} entered ${state}`).toBeDefined();
+  return t!.connection;
+}
+
+function statesOf(model: TimelineModel, connection: number): string[] {
+  return model.transitions.filter((t) => t.connection === connection).map((t) => t.state);
+}
+
+function atOf(model: TimelineModel, connection: number, state: string): number {
+  const t = model.transitions.find((x) => x.connection === connection && x.state === state);
+  expect(t, `connection ${connection} entered ${state}`).toBeDefined();
+  return t!.atUs;
+}
+
+/** The handshake in the model: (n) SYN H1->H2, (n+1) SYN-ACK H2->H1, (n+2) ACK H1->H2, each seen leaving and arriving. */
+function expectHandshake(model: TimelineModel): { syn: TimelinePacket; synAck: TimelinePacket; ack: TimelinePacket } {
+  const syn = model.packets.find((p) => flagsOf(p) === 'SYN' && p.dst === '198.18.77.2:7777')!;
+  expect(syn).toMatchObject({ from: { host: 'H1' }, to: { host: 'H2' }, label: `(${syn.number})`, receiptLabel: `(${syn.number}')` });
+  const synAck = model.packets.find((p) => p.number === syn.number + 1)!;
+  expect(flagsOf(synAck)).toBe('ACK+SYN');
+  expect(synAck).toMatchObject({ from: { host: 'H2' }, to: { host: 'H1' }, src: syn.dst, dst: syn.src, ack: (syn.seq + 1) >>> 0 });
+  const ack = model.packets.find((p) => p.number === syn.number + 2)!;
+  expect(flagsOf(ack)).toBe('ACK');
+  expect(ack).toMatchObject({ from: { host: 'H1' }, to: { host: 'H2' }, src: syn.src, seq: (syn.seq + 1) >>> 0, ack: (synAck.seq + 1) >>> 0 });
+  return { syn, synAck, ack };
+}
+
+/** Every packet seen on both hosts leaves before it arrives on the model's (corrected) axis. */
+function expectSentBeforeReceived(model: TimelineModel): void {
+  const both = model.packets.filter((p) => p.from && p.to);
+  expect(both.length).toBeGreaterThan(0);
+  for (const p of both) {
+    expect(p.from!.host).not.toBe(p.to!.host);
+    expect(p.to!.atUs, `${p.label} ${flagsOf(p)} arrives after it leaves`).toBeGreaterThanOrEqual(p.from!.atUs);
+  }
+}
 
 /** Our tcpdumps still running anywhere on this machine (the hosts are its namespaces). */
 function captureProcesses(): string[] {
@@ -74,6 +123,54 @@ describe.skipIf(skipReason)('packets on the virtual lab', () => {
     expect(h2.find((p) => p.direction === 'out' && flagsOf(p) === 'ACK' && p.tcpAck === ((h1Fin.tcpSeq + 1) >>> 0))).toBeDefined();
     expect(log.some((e) => e.type === 'packet' && e.dropped)).toBe(false);
 
+    // The timeline model of the run.
+    const model = buildTimeline(log);
+    expect(model.lanes.map((l) => l.host)).toEqual(['H1', 'H2']);
+    const handshake = expectHandshake(model);
+    expectSentBeforeReceived(model);
+    expect(model.packets.filter((p) => p.dropped)).toEqual([]);
+    // Every packet seen on both hosts (one tcpdump each), and numbered 1, 2, ... in order of sending.
+    expect(model.packets.every((p) => p.from && p.to)).toBe(true);
+    expect([...model.packets].sort((a, b) => a.number - b.number).map((p) => p.from!.atUs)).toEqual([...model.packets.map((p) => p.from!.atUs)].sort((a, b) => a - b));
+    // The FINs: H2's first, then H1's, each answered by an ACK of FIN + 1 from the side that got it.
+    const fins = model.packets.filter((p) => p.flags.includes('FIN')).sort((a, b) => a.number - b.number);
+    expect(fins.map((p) => [p.from?.host, p.to?.host])).toEqual([
+      ['H2', 'H1'],
+      ['H1', 'H2'],
+    ]);
+    const [finH2, finH1] = fins as [TimelinePacket, TimelinePacket];
+    const ackOf = (fin: TimelinePacket): TimelinePacket | undefined =>
+      model.packets.find((p) => p.from?.host === fin.to?.host && p.flags.includes('ACK') && p.ack === ((fin.seq + fin.length + 1) >>> 0) && p.number > fin.number);
+    const [ackH2Fin, ackH1Fin] = [ackOf(finH2), ackOf(finH1)];
+    expect(ackH2Fin, `the ACK of H2's FIN ${finH2.label}`).toBeDefined();
+    expect(ackH1Fin, `the ACK of H1's FIN ${finH1.label}`).toBeDefined();
+    // Every transition of both sides of this run's connection, as the article's figure has them.
+    const client = connectionOf(model, 'H1', 'SYN_SENT');
+    const server = connectionOf(model, 'H2', 'SYN_RECV');
+    expect(model.connections[client]!.peer).toBe(server);
+    expect(statesOf(model, client)).toEqual(['SYN_SENT', 'ESTABLISHED', 'CLOSE_WAIT', 'LAST_ACK', 'CLOSED']);
+    expect(statesOf(model, server)).toEqual(['SYN_RECV', 'ESTABLISHED', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT']);
+    const at = (c: number, state: string): number => atOf(model, c, state);
+    const tol = TRACER_TOLERANCE_US;
+    // Across hosts, through the packets: a state that sends precedes the packet leaving, the packet
+    // arrives after it left (exact), and the state it causes follows its arrival.
+    expect(at(client, 'SYN_SENT')).toBeLessThanOrEqual(handshake.syn.from!.atUs + tol);
+    expect(handshake.synAck.to!.atUs).toBeLessThanOrEqual(at(client, 'ESTABLISHED') + tol);
+    expect(handshake.ack.to!.atUs).toBeLessThanOrEqual(at(server, 'ESTABLISHED') + tol);
+    expect(at(server, 'FIN_WAIT1')).toBeLessThanOrEqual(finH2.from!.atUs + tol);
+    expect(finH2.to!.atUs).toBeLessThanOrEqual(at(client, 'CLOSE_WAIT') + tol);
+    expect(ackH2Fin!.to!.atUs).toBeLessThanOrEqual(at(server, 'FIN_WAIT2') + tol);
+    expect(at(client, 'LAST_ACK')).toBeLessThanOrEqual(finH1.from!.atUs + tol);
+    expect(finH1.to!.atUs).toBeLessThanOrEqual(at(server, 'TIME_WAIT') + tol);
+    expect(ackH1Fin!.to!.atUs).toBeLessThanOrEqual(at(client, 'CLOSED') + tol);
+    // And the article's order of the states across hosts where a round trip separates them.
+    expect(at(client, 'SYN_SENT')).toBeLessThan(at(server, 'SYN_RECV'));
+    expect(at(server, 'FIN_WAIT1')).toBeLessThan(at(client, 'LAST_ACK'));
+    expect(at(client, 'LAST_ACK')).toBeLessThan(at(server, 'TIME_WAIT'));
+    // Bands: one per state but CLOSED, in order, none negative.
+    expect(model.bands.filter((b) => b.connection === client).map((b) => b.state)).toEqual(['SYN_SENT', 'ESTABLISHED', 'CLOSE_WAIT', 'LAST_ACK']);
+    for (const b of model.bands) expect(b.endUs).toBeGreaterThanOrEqual(b.startUs);
+
     for (const name of ['H1.pcap', 'H2.pcap']) {
       const file = join(result.out, name);
       const parsed = parsePcap(new Uint8Array(readFileSync(file)));
@@ -104,6 +201,43 @@ describe.skipIf(skipReason)('packets on the virtual lab', () => {
     const added = log.filter((e) => e.type === 'firewall' && e.action === 'add');
     expect(added.map((e) => (e.type === 'firewall' ? e.command : ''))).toEqual([expect.stringContaining('-j NFLOG'), expect.stringContaining('-j DROP')]);
     expect(iptablesRules('H1')).toEqual([]);
+
+    // The timeline model of the run.
+    const model = buildTimeline(log);
+    expectHandshake(model);
+    expectSentBeforeReceived(model);
+    const client = connectionOf(model, 'H1', 'FIN_WAIT1');
+    const server = model.connections[client]!.peer!;
+    expect(server).toBeDefined();
+    const ruleRemovedAt = model.markers.find((m) => m.kind === 'firewall' && m.action === 'remove')!.atUs;
+    // Every transition while the FIN was being dropped: H1 went to FIN_WAIT1 and stayed there, H2 stayed ESTABLISHED.
+    const statesBefore = (c: number): string[] => model.transitions.filter((t) => t.connection === c && t.atUs < ruleRemovedAt).map((t) => t.state);
+    expect(statesBefore(client)).toEqual(['SYN_SENT', 'ESTABLISHED', 'FIN_WAIT1']);
+    expect(statesBefore(server)).toEqual(['SYN_RECV', 'ESTABLISHED']);
+    // The dropped FINs: sent by H1, a cross at H1 where NFLOG saw them die, never received; one number each.
+    const crosses = model.packets.filter((p) => p.dropped);
+    expect(crosses.length).toBe(dropped.length);
+    for (const p of crosses) {
+      expect(p.flags).toContain('FIN');
+      expect(p).toMatchObject({ src: dropped[0]!.local, dst: '198.18.77.2:7777', seq: dropped[0]!.tcpSeq, from: { host: 'H1' }, dropped: { host: 'H1' } });
+      expect(p.to).toBeUndefined();
+      expect(p.dropped!.atUs).toBe(p.from!.atUs);
+      expect(p.label).toBe(`(${p.number})`);
+    }
+    expect(new Set(crosses.map((p) => p.number)).size).toBe(crosses.length);
+    const firstCross = crosses.reduce((a, b) => (a.number < b.number ? a : b));
+    expect(atOf(model, client, 'FIN_WAIT1')).toBeLessThanOrEqual(firstCross.from!.atUs + TRACER_TOLERANCE_US);
+    // Ctrl-C on H1, then the FIN; the DROP went in before.
+    expect(model.markers.some((m) => m.kind === 'ctrl-c' && m.host === 'H1' && m.atUs < firstCross.from!.atUs)).toBe(true);
+    expect(model.markers.filter((m) => m.kind === 'firewall' && m.action === 'add').every((m) => m.atUs < firstCross.from!.atUs)).toBe(true);
+    // No ACK of the FIN from H2 while it was dropped; the ACKs of the data both ways did arrive.
+    expect(model.packets.filter((p) => p.from?.host === 'H2' && p.ack === ((firstCross.seq + 1) >>> 0) && p.from.atUs < ruleRemovedAt)).toEqual([]);
+    const data = model.packets.filter((p) => p.length > 0 && p.from && p.to && !p.flags.includes('FIN'));
+    expect(data.map((p) => p.from!.host).sort()).toEqual(['H1', 'H2']);
+    for (const d of data) {
+      const acked = model.packets.find((p) => p.from?.host === d.to!.host && p.to && p.ack === ((d.seq + d.length) >>> 0) && p.number > d.number);
+      expect(acked, `the ACK of ${d.label}`).toBeDefined();
+    }
 
     const droppedFile = join(result.out, 'H1-dropped.pcap');
     expect(existsSync(droppedFile)).toBe(true);
