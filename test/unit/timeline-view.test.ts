@@ -123,7 +123,7 @@ describe('packets', () => {
   const pkt = (host: 'H1' | 'H2', hostMs: number, direction: 'in' | 'out', flags: Array<'FIN' | 'ACK' | 'SYN'>, seqNo: number, dropped = false): LabEvent => {
     const mine = host === 'H1' ? c : s;
     const theirs = host === 'H1' ? s : c;
-    return ev(hostMs, { type: 'packet', host, hostTimeUs: hostMs * 1000, direction, local: mine, remote: theirs, flags, seq: seqNo, ack: 1, length: 0, ...(dropped ? { dropped } : {}) });
+    return ev(hostMs, { type: 'packet', host, hostTimeUs: hostMs * 1000, direction, local: mine, remote: theirs, flags, tcpSeq: seqNo, tcpAck: 1, length: 0, ...(dropped ? { dropped } : {}) });
   };
 
   it('matches a segment across hosts (either arrives first), numbers them in order of sending, and marks the dropped one', () => {

@@ -14,6 +14,7 @@ import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore
 import { timeOfDay } from '../../../shared/src/figures/instant';
 import { drawTimeline, palette, type DrawStats } from '../timeline/draw';
 import { AXIS_H, GUTTER, hitTest, layout, type Hit } from '../timeline/layout';
+import type { Band } from '../timeline/model';
 import type { Recording } from '../timeline/recording';
 import { clampToData, fit, pan, zoom, type TimeView } from '../timeline/scale';
 
@@ -61,6 +62,9 @@ export function Timeline({ recording, dark, cursor, onCursor, live, utcOffsetMin
   const [open, setOpen] = useState(() => localStorage.getItem(HEIGHT_KEY) !== 'closed');
   const [hover, setHover] = useState<{ hit: NonNullable<Hit>; x: number; y: number }>();
   const [spanText, setSpanText] = useState('');
+  // The first transitions, for the list below; refreshed by the drawing (once a frame at most), not per event.
+  const [listed, setListed] = useState<Band[]>([]);
+  const listedVersion = useRef(-1);
   const model = recording.model;
   const version = useSyncExternalStore(
     useCallback((listener: () => void) => recording.subscribe(listener), [recording]),
@@ -101,6 +105,10 @@ export function Timeline({ recording, dark, cursor, onCursor, live, utcOffsetMin
       cssWidth,
     );
     setSpanText(describeSpan(view.spanMs));
+    if (listedVersion.current !== model.version) {
+      listedVersion.current = model.version;
+      setListed(model.firstBands(300));
+    }
   }, [model, lay, dark, utcOffsetMin]);
 
   const schedule = useCallback(() => {
@@ -236,7 +244,7 @@ export function Timeline({ recording, dark, cursor, onCursor, live, utcOffsetMin
 
   const extent = model.extent();
   const offsets = [...model.offsets.entries()];
-  const transitions = useMemo(() => (model.eventCount > 0 ? model.allBands().slice(0, 300) : []), [model, version]);
+  const transitions = listed;
 
   return (
     <section

@@ -229,7 +229,7 @@ export class TimelineModel implements TimelineSource {
   private packet(event: Extract<LabEvent, { type: 'packet' }>): void {
     const atMs = this.axisMs(event.host, event.hostTimeUs);
     const flags = event.flags.join(',');
-    const what = `${flags}|${event.seq}|${event.ack}|${event.length}`;
+    const what = `${flags}|${event.tcpSeq}|${event.tcpAck}|${event.length}`;
     // The same segment as its sender and its receiver name it: sender local > sender remote.
     const key = event.direction === 'out' ? `${event.local}>${event.remote}|${what}` : `${event.remote}>${event.local}|${what}`;
     const peerHost = this.hostByAddress.get(hostOf(event.remote));
@@ -274,7 +274,7 @@ export class TimelineModel implements TimelineSource {
 
   private newPacket(from: string, to: string | undefined, event: Extract<LabEvent, { type: 'packet' }>, flags: string, key: string): PacketArrow {
     const sender = key.slice(0, key.indexOf('|')).split('>');
-    const arrow: PacketArrow = { id: this.nextPacketId++, from, to, number: 0, sentMs: undefined, recvMs: undefined, flags, seq: event.seq, ack: event.ack, length: event.length, conn: `${sender[0]} ${sender[1]}` };
+    const arrow: PacketArrow = { id: this.nextPacketId++, from, to, number: 0, sentMs: undefined, recvMs: undefined, flags, seq: event.tcpSeq, ack: event.tcpAck, length: event.length, conn: `${sender[0]} ${sender[1]}` };
     this.packetList.push(arrow);
     return arrow;
   }
@@ -375,6 +375,24 @@ export class TimelineModel implements TimelineSource {
   allBands(): Band[] {
     this.ensureIndex();
     return [...this.rowIndex.values()].flatMap((r) => r.items).sort((a, b) => a.startMs - b.startMs);
+  }
+
+  /** The first `n` transitions in order of axis time (merging the rows' sorted lists). */
+  firstBands(n: number): Band[] {
+    this.ensureIndex();
+    const rows = [...this.rowIndex.values()];
+    const at = rows.map(() => 0);
+    const out: Band[] = [];
+    while (out.length < n) {
+      let best = -1;
+      for (let r = 0; r < rows.length; r++) {
+        const b = rows[r]!.items[at[r]!];
+        if (b && (best < 0 || b.startMs < rows[best]!.items[at[best]!]!.startMs)) best = r;
+      }
+      if (best < 0) break;
+      out.push(rows[best]!.items[at[best]!++]!);
+    }
+    return out;
   }
 
   allPackets(): readonly PacketArrow[] {

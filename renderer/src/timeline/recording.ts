@@ -65,6 +65,7 @@ export class Recording {
       this.checkpoints.length = Math.min(this.checkpoints.length, Math.floor(at / CHECKPOINT_EVERY));
     }
     if (event.type === 'pane-output') {
+      if (this.zone === undefined && /\[\d{2}:\d{2}:\d{2}\] /.test(event.data)) this.zone = promptUtcOffsetMinutes([event]);
       const key = `${event.host}/${event.pane}`;
       let pane = this.panes.get(key);
       if (!pane) this.panes.set(key, (pane = { chunks: [], times: [] }));
@@ -119,11 +120,7 @@ export class Recording {
 
   /** The hosts' zone (minutes east of UTC) from the first prompt received; undefined before one arrives. */
   utcOffsetMin(): number | undefined {
-    if (this.zone !== undefined) return this.zone;
-    for (const { event } of this.entries.slice(0, 2000)) {
-      if (event.type === 'pane-output' && /\[\d{2}:\d{2}:\d{2}\] /.test(event.data)) return (this.zone = promptUtcOffsetMinutes([event]));
-    }
-    return undefined;
+    return this.zone;
   }
 
   private zone: number | undefined;
