@@ -164,13 +164,14 @@ export function StateDiagram({ hosts, labels, dark }: StateDiagramProps) {
   const paths = useMemo(() => hostPaths(hosts, labels), [hosts, labels]);
   const [large, setLarge] = useState(false);
   const palette = diagramPalette(dark ? 'dark' : 'light');
-  const legend = (
-    <div className="flex flex-wrap items-center gap-x-3 gap-y-0.5 text-[11px]">
+  // In the enlarged view (projectors) the legend is read from the back of the room too.
+  const legend = (large: boolean) => (
+    <div className={`flex flex-wrap items-center gap-x-3 gap-y-0.5 ${large ? 'mt-2 text-[17px]' : 'text-[11px]'}`}>
       {labels.map((label, index) => {
         const states = paths[label];
         return (
           <span key={label} className="flex items-center gap-1" data-testid={`diagram-legend-${label}`}>
-            <span className="inline-block h-2.5 w-2.5 rounded-sm" style={{ background: hostColor(palette, label, index) }} />
+            <span className={`inline-block rounded-sm ${large ? 'h-4 w-4' : 'h-2.5 w-2.5'}`} style={{ background: hostColor(palette, label, index) }} />
             <b>{label}</b>
             <span className="font-mono text-slate-600 dark:text-slate-300">{states ? states[states.length - 1] : '—'}</span>
           </span>
@@ -183,7 +184,7 @@ export function StateDiagram({ hosts, labels, dark }: StateDiagramProps) {
     </div>
   );
   return (
-    <section className="flex shrink-0 flex-col rounded-lg border border-slate-300 bg-white px-2 pt-1 pb-1.5 shadow-sm dark:border-slate-700 dark:bg-slate-900" aria-label="TCP state diagram">
+    <section className="flex min-h-0 flex-col overflow-hidden rounded-lg border border-slate-300 bg-white px-2 pt-1 pb-1.5 shadow-sm dark:border-slate-700 dark:bg-slate-900" aria-label="TCP state diagram">
       <div className="flex items-center gap-2 text-[10.5px] font-semibold uppercase tracking-wide text-slate-500 dark:text-slate-400">
         <span>TCP states</span>
         <button
@@ -196,8 +197,9 @@ export function StateDiagram({ hosts, labels, dark }: StateDiagramProps) {
           ⤢ Enlarge
         </button>
       </div>
-      <StateDiagramSvg paths={paths} dark={dark} className="h-auto w-full" />
-      {legend}
+      {/* Shrinks (drawn smaller, centred) when the column is short, so the experiment panel keeps its room. */}
+      <StateDiagramSvg paths={paths} dark={dark} className="h-auto min-h-0 w-full flex-1" />
+      {legend(false)}
       {large && (
         <div
           className="fixed inset-0 z-20 flex items-center justify-center bg-slate-900/60 p-6"
@@ -216,7 +218,7 @@ export function StateDiagram({ hosts, labels, dark }: StateDiagramProps) {
             <div className="min-h-0 flex-1">
               <StateDiagramSvg paths={paths} dark={dark} className="h-full w-full" testIdPrefix="large-" />
             </div>
-            {legend}
+            {legend(true)}
           </div>
         </div>
       )}
