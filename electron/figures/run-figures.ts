@@ -89,7 +89,7 @@ export function stateDiagramFigure(run: RunRecord, atMs: number, themeName: Figu
 
 export function timelineFigure(run: RunRecord, fromMs: number, toMs: number, themeName: FigureThemeName = 'light'): Figure {
   const svg = renderTimelineSvg(timelineFromEvents(run.events, { hosts: run.start.hosts.map((h) => h.label), fromMs, toMs, utcOffsetMin: run.utcOffsetMin }), { theme: figureTheme(themeName) });
-  return { name: 'timeline', caption: `Timeline from ${timeOfDay(fromMs, run.utcOffsetMin)} to ${timeOfDay(toMs, run.utcOffsetMin)}: each host's states, commands and firewall changes (rows in order of time, not to scale).`, svg };
+  return { name: 'timeline', caption: `Timeline from ${timeOfDay(fromMs, run.utcOffsetMin)} to ${timeOfDay(toMs, run.utcOffsetMin)}: each host's states, the packets between them numbered (n) where they leave and (n') where they arrive (a cross where one was dropped), commands and firewall changes; host times corrected by each host's clock offset (rows in order of time, not to scale).`, svg };
 }
 
 export async function buildFigures(run: RunRecord, request: FigureRequest = {}): Promise<Figure[]> {

@@ -13,7 +13,10 @@ import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { InstantError, parseInstant, promptUtcOffsetMinutes, timeOfDay } from '../../shared/src/figures/instant';
 import { screenText } from '../../shared/src/figures/terminal-screen';
-import { firewallSummary, timelineFromEvents } from '../../shared/src/figures/timeline-figure';
+import type { LabEvent } from '../../shared/src/events';
+import type { TcpFlag } from '../../shared/src/pcap';
+import { buildTimeline } from '../../shared/src/timeline';
+import { firewallSummary, renderTimelineSvg, timelineFromEvents } from '../../shared/src/figures/timeline-figure';
 import { paneScreenAt, paneTranscript } from '../../electron/figures/pane-screens';
 import { svgToPng } from '../../electron/figures/png';
 import { buildFigures, hostPaths, windowFigure } from '../../electron/figures/run-figures';
@@ -121,8 +124,163 @@ describe('timeline and state-diagram inputs', () => {
     expect(firewallSummary('iptables -w -A OUTPUT -p tcp --dport 7777 --tcp-flags FIN FIN -m comment --comment tcplab:76e328a9 -j DROP')).toBe('DROP OUTPUT dport 7777 [FIN]');
     const run = readRun(join(SESSIONS, 'lost-fin'));
     const input = timelineFromEvents(run.events, { hosts: ['H1', 'H2'], fromMs: run.experimentStartMs, toMs: run.experimentEndMs, utcOffsetMin: 0 });
-    const marks = input.rows.flatMap((r) => (r.kind === 'state' ? [] : [r.text]));
+    const marks = input.rows.flatMap((r) => ('text' in r ? [r.text] : []));
     expect(marks.filter((m) => m.includes('iptables') || m.includes('firewall'))).toEqual(['firewall + DROP OUTPUT dport 7777 [FIN]']);
+    // The recorded run with packets adds TCP Lab's own NFLOG rule before the DROP: not the experiment's, not shown.
+    const withPackets = readRun(join(SESSIONS, 'lost-fin-figure'));
+    expect(withPackets.events.some((e) => e.type === 'firewall' && e.command.includes('-j NFLOG'))).toBe(true);
+    const packetMarks = timelineFromEvents(withPackets.events, { hosts: ['H1', 'H2'], fromMs: withPackets.experimentStartMs, toMs: withPackets.experimentEndMs, utcOffsetMin: 0 })
+      .rows.flatMap((r) => (r.kind === 'firewall' ? [r.text] : []));
+    expect(packetMarks).toEqual(['firewall + DROP OUTPUT dport 7777 [FIN]']);
+  });
+});
+
+const unescapeXml = (text: string): string => text.replace(/&(amp|lt|gt|quot|apos);/g, (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" })[e]!);
+
+/** The parts of a timeline SVG the tests look at, read back from the SVG text. */
+function timelineParts(svg: string): {
+  arrows: Array<{ number: number; dropped: boolean; line: { x1: number; y1: number; x2: number; y2: number }; text: string }>;
+  labels: Array<{ text: string; x: number; y: number }>;
+  crosses: Array<{ x: number; y: number }>;
+  states: Array<{ text: string; y: number }>;
+  clocks: string[];
+} {
+  const arrows = [...svg.matchAll(/<g class="packet( dropped)?" data-number="(\d+)">([\s\S]*?)<\/g>/g)].map((m) => {
+    const line = /<line x1="([\d.]+)" y1="([\d.]+)" x2="([\d.]+)" y2="([\d.]+)"/.exec(m[3]!)!;
+    const text = unescapeXml(/<text [^>]*>([^<]*)<\/text>/.exec(m[3]!)![1]!);
+    return { number: Number(m[2]), dropped: m[1] !== undefined, line: { x1: Number(line[1]), y1: Number(line[2]), x2: Number(line[3]), y2: Number(line[4]) }, text };
+  });
+  const labels = [...svg.matchAll(/<text class="packet-label" x="([\d.]+)" y="([\d.]+)"[^>]*>([^<]*)<\/text>/g)].map((m) => ({ text: unescapeXml(m[3]!), x: Number(m[1]), y: Number(m[2]) }));
+  const crosses = [...svg.matchAll(/<path class="drop" d="M([\d.]+) ([\d.]+)L([\d.]+) ([\d.]+)/g)].map((m) => ({ x: (Number(m[1]) + Number(m[3])) / 2, y: (Number(m[2]) + Number(m[4])) / 2 }));
+  const states = [...svg.matchAll(/<text class="state" x="[\d.]+" y="([\d.]+)"[^>]*>([^<]*)<\/text>/g)].map((m) => ({ text: unescapeXml(m[2]!), y: Number(m[1]) }));
+  const clocks = [...svg.matchAll(/<text class="clock"[^>]*>([^<]*)<\/text>/g)].map((m) => unescapeXml(m[1]!));
+  return { arrows, labels, crosses, states, clocks };
+}
+
+/** x of each lane's line (H1 first), from the SVG. */
+function laneCenters(svg: string): number[] {
+  return [...svg.matchAll(/<line x1="([\d.]+)" y1="\d+" x2="\1" y2="[\d.]+" stroke="#[0-9a-f]+" stroke-width="1"\/>/g)].map((m) => Number(m[1]));
+}
+
+describe('timeline with packets (runs recorded with tcpdump on both hosts)', () => {
+  const figureOf = (session: string, options: { seqAck?: boolean } = {}): { svg: string; model: ReturnType<typeof buildTimeline>; run: ReturnType<typeof readRun> } => {
+    const run = readRun(join(SESSIONS, session));
+    const input = timelineFromEvents(run.events, { hosts: ['H1', 'H2'], fromMs: run.experimentStartMs, toMs: run.experimentEndMs, utcOffsetMin: run.utcOffsetMin });
+    return { svg: renderTimelineSvg(input, options), model: buildTimeline(run.events), run };
+  };
+
+  it('lost-fin: an arrow per packet, (1)..(n) where each leaves, (n\') where each arrives, and a cross at H1 for every FIN it dropped', () => {
+    const { svg, model, run } = figureOf('lost-fin-figure');
+    const parts = timelineParts(svg);
+    const [h1, h2] = laneCenters(svg);
+    expect(h1).toBeLessThan(h2!);
+    // The packets the figure should show: those the model has leaving within the experiment.
+    const expected = model.packets.filter((p) => p.startUs >= run.experimentStartMs * 1000 && p.startUs <= run.experimentEndMs * 1000).sort((a, b) => a.number - b.number);
+    expect(expected.length).toBeGreaterThanOrEqual(8);
+    expect(parts.arrows.map((a) => a.number)).toEqual(expected.map((p) => p.number));
+    // Numbered from (1), as the article does, with no gaps.
+    expect(expected.map((p) => p.number)).toEqual(expected.map((_, i) => i + 1));
+    const received = expected.filter((p) => p.to && !p.dropped);
+    const dropped = expected.filter((p) => p.dropped);
+    expect(parts.labels.map((l) => l.text).filter((t) => !t.includes("'")).sort()).toEqual(expected.map((p) => p.label).sort());
+    expect(parts.labels.map((l) => l.text).filter((t) => t.includes("'")).sort()).toEqual(received.map((p) => p.receiptLabel).sort());
+    // The handshake, then the FIN that H1's firewall eats: (n) FIN,ACK, never arriving at H2.
+    expect(parts.arrows.slice(0, 3).map((a) => a.text.split(' ')[0])).toEqual(['SYN', 'SYN,ACK', 'ACK']);
+    expect(dropped.length).toBeGreaterThanOrEqual(1);
+    const firstFin = expected.find((p) => p.flags.includes('FIN'))!;
+    expect(firstFin.dropped).toBeDefined();
+    expect(parts.arrows.find((a) => a.number === firstFin.number)!.text).toMatch(/^FIN,ACK seq=7 ack=7 · dropped by H1$/);
+    // One cross per dropped packet, every one a FIN from H1 that died at H1: beside H1's lane, not at H2.
+    expect(parts.crosses).toHaveLength(dropped.length);
+    for (const p of dropped) {
+      expect(p.flags).toContain('FIN');
+      expect(p).toMatchObject({ from: { host: 'H1' }, dropped: { host: 'H1' } });
+      expect(p.to).toBeUndefined();
+    }
+    for (const c of parts.crosses) {
+      expect(c.x).toBeGreaterThan(h1!);
+      expect(c.x).toBeLessThan(h1! + (h2! - h1!) / 4);
+    }
+    // Arrows go from the sender's lane to the receiver's, slanting down to the row of receipt.
+    for (const a of parts.arrows.filter((x) => !x.dropped)) {
+      const p = expected.find((x) => x.number === a.number)!;
+      const [fromX, toX] = p.from!.host === 'H1' ? [h1!, h2!] : [h2!, h1!];
+      expect(Math.abs(a.line.x1 - fromX)).toBeLessThan(12);
+      expect(Math.abs(a.line.x2 - toX)).toBeLessThan(20);
+      expect(a.line.y2).toBeGreaterThan(a.line.y1);
+    }
+    // H2 never gets a FIN during the experiment: no (n') for any FIN.
+    expect(parts.labels.filter((l) => l.text.includes("'")).map((l) => Number(l.text.slice(1, -2)))).not.toContain(firstFin.number);
+  });
+
+  it('shows each host\'s clock offset: the SSH estimate, refined by the packets', () => {
+    const { svg, model } = figureOf('lost-fin-figure');
+    const shown = timelineParts(svg).clocks;
+    const expected = model.lanes.map((l) => {
+      const ms = l.offsetMs - l.correctionUs / 1000;
+      return `clock offset ${ms < 0 && Math.abs(ms).toFixed(3) !== '0.000' ? '−' : '+'}${Math.abs(ms).toFixed(3)} ms`;
+    });
+    expect(shown).toEqual(expected);
+    for (const lane of model.lanes) expect(svg).toContain(`(SSH ${lane.offsetMs < 0 ? '−' : '+'}${Math.abs(lane.offsetMs).toFixed(3)} ms, packets`);
+  });
+
+  it('normal-teardown: the article\'s Experiment 1, each state drawn after the packet that caused it', () => {
+    const { svg, model, run } = figureOf('normal-teardown-figure');
+    const parts = timelineParts(svg);
+    expect(parts.crosses).toEqual([]);
+    const flagsOf = parts.arrows.map((a) => a.text.split(' ')[0]);
+    // Handshake, "Hello" each way with its ACK, then H2 closes: FIN (n) to H1, ACK, H1's FIN, ACK.
+    expect(flagsOf.slice(0, 3)).toEqual(['SYN', 'SYN,ACK', 'ACK']);
+    expect(flagsOf.slice(-4)).toEqual(['FIN,ACK', 'ACK', 'FIN,ACK', 'ACK']);
+    const byNumber = new Map(model.packets.map((p) => [p.number, p]));
+    const teardown = parts.arrows.slice(-4).map((a) => byNumber.get(a.number)!);
+    expect(teardown.map((p) => `${p.from!.host}>${p.to!.host}`)).toEqual(['H2>H1', 'H1>H2', 'H1>H2', 'H2>H1']);
+    const y = (text: string): number => parts.labels.find((l) => l.text === text)!.y;
+    const stateY = (state: string): number => parts.states.find((s) => s.text.replace('*', '') === state)!.y;
+    // As the article tells it: H2 enters FIN_WAIT1 and sends FIN (1); H1 receives it (1') and enters CLOSE_WAIT; ...
+    const [fin, ack, fin2, ack2] = teardown;
+    expect(stateY('FIN_WAIT1')).toBeLessThan(y(fin!.label));
+    expect(y(fin!.receiptLabel)).toBeLessThan(stateY('CLOSE_WAIT'));
+    expect(y(ack!.receiptLabel)).toBeLessThan(stateY('FIN_WAIT2'));
+    expect(stateY('LAST_ACK')).toBeLessThan(y(fin2!.label));
+    expect(y(ack2!.receiptLabel)).toBeLessThan(stateY('CLOSED'));
+    // The handshake: SYN_RECV after (1'), H1's ESTABLISHED after (2').
+    const [syn, synAck] = parts.arrows.slice(0, 2).map((a) => byNumber.get(a.number)!);
+    expect(y(syn!.receiptLabel)).toBeLessThan(stateY('SYN_RECV'));
+    expect(y(synAck!.receiptLabel)).toBeLessThan(parts.states.filter((s) => s.text.startsWith('ESTABLISHED')).map((s) => s.y).sort((a, b) => a - b)[0]!);
+    // Only states the tracer stamped just before their cause are moved, and they are marked.
+    expect(svg).toContain('drawn after the packet that caused it');
+    expect(run.result?.passed).toBe(true);
+  });
+
+  it('draws flags only when asked (as the article does)', () => {
+    const { svg } = figureOf('normal-teardown-figure', { seqAck: false });
+    expect(svg).not.toContain('seq=');
+    expect(timelineParts(svg).arrows[0]!.text).toBe('SYN');
+  });
+
+  it('a packet dropped on the way in ends in a cross at the receiver, with no (n\')', () => {
+    const t0 = 1_795_000_000_000;
+    const hostUs = (ms: number): number => (t0 + ms) * 1000;
+    const base = { local: '10.0.0.2:7777', remote: '10.0.0.1:40000', flags: ['SYN'] as TcpFlag[], tcpSeq: 100, tcpAck: 0, length: 0 };
+    const events = [
+      { type: 'session-start', sessionId: 's', tool: 'tcplab', hosts: [{ label: 'H1', address: 'a', experimentAddress: '10.0.0.1', user: 'u' }, { label: 'H2', address: 'b', experimentAddress: '10.0.0.2', user: 'u' }] },
+      { type: 'clock', host: 'H1', offsetMs: 0, rttMs: 0.3 },
+      { type: 'clock', host: 'H2', offsetMs: 0, rttMs: 0.3 },
+      { type: 'packet', host: 'H1', hostTimeUs: hostUs(10), direction: 'out', local: base.remote, remote: base.local, flags: base.flags, tcpSeq: 100, tcpAck: 0, length: 0 },
+      { type: 'packet', host: 'H2', hostTimeUs: hostUs(10.05), direction: 'in', ...base },
+      { type: 'packet', host: 'H2', hostTimeUs: hostUs(10.06), direction: 'in', ...base, dropped: true },
+    ].map((e, seq) => ({ seq, t: t0 + seq, ...e }) as LabEvent);
+    const input = timelineFromEvents(events, { hosts: ['H1', 'H2'], fromMs: t0, toMs: t0 + 20, utcOffsetMin: 0 });
+    const svg = renderTimelineSvg(input);
+    const parts = timelineParts(svg);
+    const [, h2] = laneCenters(svg);
+    expect(parts.arrows).toHaveLength(1);
+    expect(parts.arrows[0]!.text).toBe('SYN seq=0 · dropped by H2');
+    expect(parts.labels.map((l) => l.text)).toEqual(['(1)', '(1) dropped']);
+    expect(parts.crosses).toHaveLength(1);
+    expect(Math.abs(parts.crosses[0]!.x - h2!)).toBeLessThan(12);
+    expect(parts.crosses[0]!.y).toBeGreaterThan(parts.arrows[0]!.line.y1);
   });
 });
 
