@@ -11,13 +11,17 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipReason } from '../test/lab/lab-env';
 import { launchBrowser, paneChars, paneText, peakRssMiB, screenshot, seqCountFor, seqOutputChars } from './support/browser';
+import { timedEcho } from './support/echo';
 import { startWebApp, type RunningWebApp } from './support/web-app';
 
 const FLOOD_MB = Number(process.env.TCPLAB_FLOOD_MB ?? 10);
 const CONNECT_TIMEOUT = 90_000;
 /** Growth of the server's peak RSS the flood may cause: far less than the flood itself when nothing piles up. */
 const RSS_GROWTH_LIMIT_MIB = 150;
-/** Keystroke echo in another pane during the flood, at worst (generous: 2 shared cores, headless, no GPU). */
+/**
+ * Keystroke echo in another pane during the flood (p95, measured in the page from keydown to the
+ * echo on screen): generous, for 2 shared cores, headless, no GPU; the goal is 100 ms (bench:ui).
+ */
 const ECHO_LIMIT_MS = 1500;
 
 describe.skipIf(skipReason)(`a ${FLOOD_MB} MB flood in a pane, in the browser`, () => {
@@ -67,13 +71,9 @@ describe.skipIf(skipReason)(`a ${FLOOD_MB} MB flood in a pane, in the browser`, 
       .toMatch(new RegExp(`\\n${n - 1}\\n${n}\\nFLOOD-END\\n\\[\\d\\d:\\d\\d:\\d\\d\\] H1[#$] \\s*$`))
       .finally(() => (ended = true));
     for (let i = 0; !ended && i < 200; i++) {
-      const token = `k${i}z`;
-      const t0 = Date.now();
-      await page.keyboard.type(token);
-      await expect.poll(() => paneText(page, 'H2', 'lower'), { timeout: 30_000, interval: 10 }).toContain(token);
-      echoes.push(Date.now() - t0);
+      echoes.push(await timedEcho(page, 'H2', 'lower', `k${i}z`));
       await page.keyboard.press('Control+U'); // clear the line again
-      await page.waitForTimeout(300);
+      await page.waitForTimeout(100); // a sample every few hundred ms: p95 of a handful would be the maximum
     }
     await end;
     const seconds = (Date.now() - started) / 1000;
