@@ -176,7 +176,11 @@ describe('packets', () => {
   });
 });
 
-/** A 2D context that counts what is drawn (the canvas is the browser's; the code under test is drawTimeline). */
+/**
+ * A 2D context that records what is drawn (the canvas is the browser's; the code under test is
+ * drawTimeline). Paths as a canvas has them: `rect` adds to the current path, `beginPath` empties
+ * it, `fill` fills each of its rectangles with the fillStyle of that moment.
+ */
 class CountingContext implements Ctx2D {
   fillStyle: unknown = '';
   strokeStyle: unknown = '';
@@ -186,6 +190,7 @@ class CountingContext implements Ctx2D {
   textBaseline: unknown = '';
   rects: Array<{ x: number; w: number; fill: unknown }> = [];
   texts: string[] = [];
+  private path: Array<{ x: number; w: number }> = [];
   fillRect(x: number, _y: number, w: number): void {
     this.rects.push({ x, w, fill: this.fillStyle });
   }
@@ -195,13 +200,19 @@ class CountingContext implements Ctx2D {
   measureText(text: string): { width: number } {
     return { width: text.length * 6 };
   }
-  beginPath(): void {}
+  beginPath(): void {
+    this.path = [];
+  }
   closePath(): void {}
   moveTo(): void {}
   lineTo(): void {}
-  rect(): void {}
+  rect(x: number, _y: number, w: number): void {
+    this.path.push({ x, w });
+  }
   stroke(): void {}
-  fill(): void {}
+  fill(): void {
+    for (const r of this.path) this.rects.push({ ...r, fill: this.fillStyle });
+  }
   clip(): void {}
   save(): void {}
   restore(): void {}

@@ -1,8 +1,14 @@
 /**
  * Everything the screen shows, outside React: the engine's hello and state, the workspace fold,
  * notices. Components read it with useSyncExternalStore; pane output bypasses it (terminals).
+ *
+ * Messages are queued as they arrive and folded together once per animation frame (FrameBatch),
+ * so a burst (a replayed run of 100,000 events) is one state change and one React render a frame,
+ * not one per message. Pane output and its acknowledgements never wait for this: the terminal
+ * hub writes each `pane-output` into xterm as it arrives (main.tsx), before it is queued here.
  */
 import type { BackendState, ServerMessage } from '../../../shared/src/lab-api';
+import { FrameBatch } from './frame-batch';
 import { initialWorkspace, reduce, type WorkspaceState } from './workspace';
 
 export type Hello = Extract<ServerMessage, { type: 'hello' }>;
@@ -34,34 +40,58 @@ export class AppStore {
     for (const listener of this.listeners) listener();
   }
 
+  private queue: ServerMessage[] = [];
+  private readonly batch = new FrameBatch(() => this.flush());
+
+  /** Queues a message; it is folded with the others of this frame (or at once by `flush`). */
   apply(message: ServerMessage): void {
-    const s = this.state;
-    switch (message.type) {
-      case 'hello':
-        return this.set({ ...s, hello: message, backend: message.state, workspace: initialWorkspace(message.hosts.map((h) => h.label)) });
-      case 'state':
-        return this.set({ ...s, backend: message.state });
-      case 'event': {
-        const workspace = reduce(s.workspace, message.session, message.event);
-        return this.set(workspace === s.workspace ? s : { ...s, workspace });
+    this.queue.push(message);
+    this.batch.schedule();
+  }
+
+  /** Folds every queued message, in order, into one new state: listeners hear once. */
+  flush(): void {
+    const queued = this.queue;
+    if (queued.length === 0) return;
+    this.queue = [];
+    let s = this.state;
+    let workspace = s.workspace;
+    for (const message of queued) {
+      switch (message.type) {
+        case 'hello':
+          s = { ...s, workspace, hello: message, backend: message.state };
+          workspace = initialWorkspace(message.hosts.map((h) => h.label));
+          break;
+        case 'state':
+          s = { ...s, backend: message.state };
+          break;
+        case 'event':
+          workspace = reduce(workspace, message.session, message.event);
+          break;
+        case 'notice':
+          s = { ...s, notices: [...s.notices, { id: this.nextNotice++, level: message.level, text: message.text }].slice(-5) };
+          break;
+        case 'reply':
+          break;
       }
-      case 'notice':
-        return this.notify(message.level, message.text);
-      case 'reply':
-        return;
     }
+    if (workspace !== s.workspace) s = { ...s, workspace };
+    this.set(s);
   }
 
   notify(level: 'info' | 'error', text: string): void {
+    this.batch.flush();
     const notice = { id: this.nextNotice++, level, text };
     this.set({ ...this.state, notices: [...this.state.notices, notice].slice(-5) });
   }
 
   dismiss(id: number): void {
+    this.batch.flush();
     this.set({ ...this.state, notices: this.state.notices.filter((n) => n.id !== id) });
   }
 
   lose(why: string): void {
+    this.batch.flush();
     this.set({ ...this.state, lost: why });
   }
 }

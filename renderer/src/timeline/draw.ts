@@ -5,8 +5,14 @@
  * where they fit, and packet arrows thin out to one per pixel column when there are more arrows
  * than pixels.
  *
- * `mode: 'all'` draws every band, arrow and marker with no range query and no level of detail:
- * the benchmark's baseline (scripts/bench-timeline-ui.ts).
+ * Drawing is batched (the default mode): a frame gathers rectangles per fill colour, lines per
+ * stroke style and labels per font and colour, then fills or strokes each group as one path and
+ * sets each style once, instead of a fillStyle change and a fill per band. Label widths are
+ * measured once per text (cached), and the gathering buffers are reused from frame to frame.
+ * Layers keep their order: band fills, band edges, band labels, arrows, arrow labels, markers.
+ *
+ * `mode: 'all'` draws every band, arrow and marker with no range query, no level of detail and
+ * no batching, one call after another: the benchmark's baseline (scripts/bench-timeline-ui.ts).
  */
 import { timeOfDay } from '../../../shared/src/figures/instant';
 import type { TcpState } from '../../../shared/src/tcp-states';
@@ -187,8 +193,7 @@ export function drawTimeline(ctx: Ctx2D, input: DrawInput, cssWidth: number): Dr
         if (X(end) - x0 < 1) {
           // Level of detail: one pixel column for all the bands that start in it.
           const col = Math.floor(x0);
-          ctx.fillStyle = pal.state(band.state).fill;
-          ctx.fillRect(col, y, 1, h);
+          FILLS.add(pal.state(band.state).fill, 1, col, y, 1, h);
           stats.bands++;
           const next = source.bandIndexAt(lane.host, row, band.startMs + Math.max(perPx * (col + 1 - x0), perPx * 0.01));
           // The last band that starts in this column may reach beyond it (a 150 µs SYN_SENT
@@ -197,10 +202,15 @@ export function drawTimeline(ctx: Ctx2D, input: DrawInput, cssWidth: number): Dr
           i = last && X(Math.min(last.endMs, input.dataEndMs)) >= col + 1 ? next - 1 : Math.max(i + 1, next);
           continue;
         }
-        drawBand(ctx, band, y, h, input, X, stats, false);
+        batchBand(ctx, band, y, h, input, X, stats);
         i++;
       }
     }
+  }
+  if (!all) {
+    FILLS.flush(ctx);
+    EDGES.flush(ctx);
+    LABELS.flush(ctx, stats);
   }
 
   if (source.packetCount === 0 && l.lanes.length > 1) {
@@ -209,7 +219,8 @@ export function drawTimeline(ctx: Ctx2D, input: DrawInput, cssWidth: number): Dr
     ctx.fillStyle = pal.muted;
     ctx.fillText('no packets in this session (no capture recorded)', GUTTER + 8, (first.bottom + l.lanes[1]!.top) / 2);
   }
-  drawPackets(ctx, input, stats, all);
+  if (all) drawPackets(ctx, input, stats, true);
+  else batchPackets(ctx, input, stats);
   drawMarkers(ctx, input, stats, all);
   ctx.restore();
 
@@ -247,6 +258,242 @@ export function drawTimeline(ctx: Ctx2D, input: DrawInput, cssWidth: number): Dr
     }
   }
   return stats;
+}
+
+/** Rectangles of one frame, gathered per fill colour and alpha, then filled as one path each. */
+class RectBatch {
+  private readonly groups = new Map<string, { fill: string; alpha: number; xywh: number[]; n: number }>();
+  private readonly translucent = new Map<string, { fill: string; alpha: number; xywh: number[]; n: number }>();
+  private readonly maps = [this.groups, this.translucent];
+
+  add(fill: string, alpha: number, x: number, y: number, w: number, h: number): void {
+    const map = alpha === 1 ? this.groups : this.translucent;
+    let g = map.get(fill);
+    if (!g) map.set(fill, (g = { fill, alpha, xywh: [], n: 0 }));
+    const k = g.n * 4;
+    g.xywh[k] = x;
+    g.xywh[k + 1] = y;
+    g.xywh[k + 2] = w;
+    g.xywh[k + 3] = h;
+    g.n++;
+  }
+
+  flush(ctx: Ctx2D): void {
+    for (const map of this.maps) {
+      for (const g of map.values()) {
+        if (g.n === 0) continue;
+        ctx.globalAlpha = g.alpha;
+        ctx.fillStyle = g.fill;
+        ctx.beginPath();
+        const a = g.xywh;
+        for (let k = 0; k < g.n * 4; k += 4) ctx.rect(a[k]!, a[k + 1]!, a[k + 2]!, a[k + 3]!);
+        ctx.fill();
+        g.n = 0;
+      }
+    }
+    ctx.globalAlpha = 1;
+  }
+}
+
+/** Labels of one frame, gathered per font and colour, then drawn with each style set once. */
+class TextBatch {
+  private readonly groups = new Map<string, { font: string; color: string; texts: string[]; xy: number[]; n: number }>();
+
+  add(font: string, color: string, text: string, x: number, y: number): void {
+    const key = font + color;
+    let g = this.groups.get(key);
+    if (!g) this.groups.set(key, (g = { font, color, texts: [], xy: [], n: 0 }));
+    g.texts[g.n] = text;
+    g.xy[g.n * 2] = x;
+    g.xy[g.n * 2 + 1] = y;
+    g.n++;
+  }
+
+  flush(ctx: Ctx2D, stats?: DrawStats): void {
+    for (const g of this.groups.values()) {
+      if (g.n === 0) continue;
+      ctx.font = g.font;
+      ctx.fillStyle = g.color;
+      for (let i = 0; i < g.n; i++) ctx.fillText(g.texts[i]!, g.xy[i * 2]!, g.xy[i * 2 + 1]!);
+      if (stats) stats.labels += g.n;
+      g.n = 0;
+    }
+  }
+}
+
+/** Straight segments of one frame, per stroke style, then stroked as one path each. */
+class LineBatch {
+  private readonly groups = new Map<string, { color: string; width: number; dashed: boolean; xy: number[]; n: number }>();
+
+  add(color: string, width: number, dashed: boolean, x0: number, y0: number, x1: number, y1: number): void {
+    const key = `${color}${width}${dashed ? 'd' : ''}`;
+    let g = this.groups.get(key);
+    if (!g) this.groups.set(key, (g = { color, width, dashed, xy: [], n: 0 }));
+    const k = g.n * 4;
+    g.xy[k] = x0;
+    g.xy[k + 1] = y0;
+    g.xy[k + 2] = x1;
+    g.xy[k + 3] = y1;
+    g.n++;
+  }
+
+  flush(ctx: Ctx2D): void {
+    for (const g of this.groups.values()) {
+      if (g.n === 0) continue;
+      ctx.strokeStyle = g.color;
+      ctx.lineWidth = g.width;
+      if (g.dashed) ctx.setLineDash(DASH);
+      ctx.beginPath();
+      const a = g.xy;
+      for (let k = 0; k < g.n * 4; k += 4) {
+        ctx.moveTo(a[k]!, a[k + 1]!);
+        ctx.lineTo(a[k + 2]!, a[k + 3]!);
+      }
+      ctx.stroke();
+      if (g.dashed) ctx.setLineDash(NO_DASH);
+      g.n = 0;
+    }
+  }
+}
+
+/** Arrowheads of one frame, per colour: one path of triangles each. */
+class TriangleBatch {
+  private readonly groups = new Map<string, { color: string; xy: number[]; n: number }>();
+
+  add(color: string, x0: number, y0: number, x1: number, y1: number, x2: number, y2: number): void {
+    let g = this.groups.get(color);
+    if (!g) this.groups.set(color, (g = { color, xy: [], n: 0 }));
+    const k = g.n * 6;
+    g.xy[k] = x0;
+    g.xy[k + 1] = y0;
+    g.xy[k + 2] = x1;
+    g.xy[k + 3] = y1;
+    g.xy[k + 4] = x2;
+    g.xy[k + 5] = y2;
+    g.n++;
+  }
+
+  flush(ctx: Ctx2D): void {
+    for (const g of this.groups.values()) {
+      if (g.n === 0) continue;
+      ctx.fillStyle = g.color;
+      ctx.beginPath();
+      const a = g.xy;
+      for (let k = 0; k < g.n * 6; k += 6) {
+        ctx.moveTo(a[k]!, a[k + 1]!);
+        ctx.lineTo(a[k + 2]!, a[k + 3]!);
+        ctx.lineTo(a[k + 4]!, a[k + 5]!);
+        ctx.closePath();
+      }
+      ctx.fill();
+      g.n = 0;
+    }
+  }
+}
+
+const DASH = [3, 3];
+const NO_DASH: number[] = [];
+// One set per page: drawTimeline runs to completion, and every flush empties what it drew.
+const FILLS = new RectBatch();
+const EDGES = new RectBatch();
+const LABELS = new TextBatch();
+const ARROWS = new LineBatch();
+const HEADS = new TriangleBatch();
+const ARROW_LABELS = new TextBatch();
+
+/** Text widths per font, measured once (labels repeat: state names, packet numbers). */
+const widths = new Map<string, Map<string, number>>();
+const MAX_WIDTHS_KEPT = 20_000;
+
+export function textWidth(ctx: Ctx2D, font: string, text: string): number {
+  let perFont = widths.get(font);
+  if (!perFont) widths.set(font, (perFont = new Map()));
+  let w = perFont.get(text);
+  if (w === undefined) {
+    if (perFont.size >= MAX_WIDTHS_KEPT) perFont.clear();
+    if (ctx.font !== font) ctx.font = font;
+    w = ctx.measureText(text).width;
+    perFont.set(text, w);
+  }
+  return w;
+}
+
+/** `(n)` and `(n′)` for packet numbers, made once per number. */
+const numberLabels: string[] = [];
+const primeLabels: string[] = [];
+const numberLabel = (n: number): string => (numberLabels[n] ??= `(${n})`);
+const primeLabel = (n: number): string => (primeLabels[n] ??= `(${n}′)`);
+
+/** drawBand's batched twin: the same shapes and labels, gathered for this frame's flush. */
+function batchBand(ctx: Ctx2D, band: Band, y: number, h: number, input: DrawInput, X: (ms: number) => number, stats: DrawStats): void {
+  const pal = input.palette;
+  const colors = pal.state(band.state);
+  const x0 = X(band.startMs);
+  const x1 = X(Math.min(band.endMs, input.dataEndMs));
+  stats.bands++;
+  if (band.state === 'CLOSED') {
+    FILLS.add(colors.fill, 1, Math.round(x0) - 1, y, 2, h);
+    if (x0 > GUTTER - 40 && textWidth(ctx, FONT_BOLD, 'CLOSED') <= 60) LABELS.add(FONT_BOLD, pal.muted, 'CLOSED', x0 + 3, y + h / 2);
+    return;
+  }
+  FILLS.add(colors.fill, band.seen === 'inferred' ? 0.55 : 1, x0, y, Math.max(1, x1 - x0), h);
+  EDGES.add(colors.text, 1, Math.round(x0), y, 1, h);
+  const visibleX0 = Math.max(x0, GUTTER + 2);
+  const room = x1 - visibleX0 - 6;
+  // Labels only where a name can fit (30 px); the host time too where there is plenty of room.
+  if (room <= 30) return;
+  let text: string = band.state;
+  if (room > 200) text = `${band.state}  ${timeOfDay(band.hostTimeUs / 1000, input.utcOffsetMin, 6)}`;
+  if (textWidth(ctx, FONT_BOLD, text) > room) return;
+  LABELS.add(FONT_BOLD, colors.text, text, visibleX0 + 4, y + h / 2);
+}
+
+/** drawPackets' batched twin (level of detail as there): lines, heads and crosses per style. */
+function batchPackets(ctx: Ctx2D, input: DrawInput, stats: DrawStats): void {
+  const { source, view, layout: l, palette: pal } = input;
+  const { list, from, to } = source.packets(view.startMs, endMs(view));
+  const dense = to - from > view.width;
+  let lastCol = -Infinity;
+  let lastLabelX = -Infinity;
+  for (let i = from; i < to; i++) {
+    const p = list[i]!;
+    const ends = arrowEnds(l, view, p);
+    if (!ends) continue;
+    if (dense) {
+      const col = Math.floor(ends.x0);
+      if (col === lastCol) continue;
+      lastCol = col;
+    }
+    const x0 = GUTTER + ends.x0;
+    const x1 = GUTTER + ends.x1;
+    if (Math.max(x0, x1) < GUTTER - 20) continue;
+    const y0 = ends.y0;
+    const y1 = ends.y1;
+    const color = p.dropped ? pal.danger : pal.packet;
+    let tx = x1;
+    let ty = y1;
+    if (p.dropped) ({ x: tx, y: ty } = deathPoint({ x0, y0, x1, y1 }, p.dropped.where));
+    ARROWS.add(color, 1.2, !p.dropped && (p.sentMs === undefined || p.recvMs === undefined), x0, y0, tx, ty);
+    stats.packets++;
+    if (dense) continue;
+    if (p.dropped) {
+      ARROWS.add(color, 2, false, tx - 4, ty - 4, tx + 4, ty + 4);
+      ARROWS.add(color, 2, false, tx + 4, ty - 4, tx - 4, ty + 4);
+    } else {
+      const angle = Math.atan2(y1 - y0, x1 - x0);
+      HEADS.add(color, x1, y1, x1 - 6 * Math.cos(angle - 0.4), y1 - 6 * Math.sin(angle - 0.4), x1 - 6 * Math.cos(angle + 0.4), y1 - 6 * Math.sin(angle + 0.4));
+    }
+    if (x0 - lastLabelX > 26) {
+      const down = y1 > y0;
+      ARROW_LABELS.add(MONO, color, numberLabel(p.number), x0 + 3, y0 + (down ? 7 : -7));
+      if (!p.dropped && p.recvMs !== undefined && p.sentMs !== undefined) ARROW_LABELS.add(MONO, color, primeLabel(p.number), x1 + 3, y1 + (down ? -7 : 7));
+      lastLabelX = x0;
+      stats.labels++;
+    }
+  }
+  ARROWS.flush(ctx);
+  HEADS.flush(ctx);
+  ARROW_LABELS.flush(ctx);
 }
 
 function drawBand(ctx: Ctx2D, band: Band, y: number, h: number, input: DrawInput, X: (ms: number) => number, stats: DrawStats, all: boolean): void {

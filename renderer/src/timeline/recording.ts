@@ -10,6 +10,7 @@
 import type { LabEvent, PaneName } from '../../../shared/src/events';
 import type { SessionEventMessage } from '../../../shared/src/lab-api';
 import { promptUtcOffsetMinutes } from '../../../shared/src/figures/instant';
+import { FrameBatch } from '../state/frame-batch';
 import { initialWorkspace, reduce, type WorkspaceState } from '../state/workspace';
 import { TimelineModel } from './model';
 import { upperBound } from './scale';
@@ -36,7 +37,10 @@ export class Recording {
   private checkpoints: WorkspaceState[] = [];
   private readonly panes = new Map<string, { chunks: PaneChunk[]; times: number[] }>();
   private readonly listeners = new Set<() => void>();
-  private notifyScheduled = false;
+  /** Listeners hear about new events once per animation frame (a replay sends 100,000 in a burst). */
+  private readonly notifier = new FrameBatch(() => {
+    for (const listener of this.listeners) listener();
+  });
   /** The latest session seen (a replay has one; a live page sees the workspace's and each run's). */
   lastSession: string | undefined;
 
@@ -72,22 +76,13 @@ export class Recording {
       pane.chunks.push({ t: event.t, session, data: event.data });
       pane.times.push(event.t);
     }
-    this.scheduleNotify();
+    this.notifier.schedule();
   }
 
-  /** Listeners hear about new events at most once per task. */
+  /** Listeners hear about new events at most once per animation frame. */
   subscribe(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
-  }
-
-  private scheduleNotify(): void {
-    if (this.notifyScheduled) return;
-    this.notifyScheduled = true;
-    setTimeout(() => {
-      this.notifyScheduled = false;
-      for (const listener of this.listeners) listener();
-    }, 0);
   }
 
   /** How many events lie at or before `ms` on the axis. */
