@@ -329,19 +329,28 @@ export class LabSession {
   }
 
   /**
-   * Turns reconciled histories into `transition` events once they are settled: a trace CLOSED
-   * can still be revised by the next poll (TIME_WAIT), so records wait one poll and a margin.
+   * Turns reconciled histories into `transition` events once they are settled. Some records can
+   * still be revised: a trace CLOSED by the next poll (the timewait socket: TIME_WAIT), a
+   * history's first traced state by a late snapshot that saw it first, polled records by the
+   * trace; those wait one poll and a margin (500 ms). A traced state after the history's first
+   * traced one, other than CLOSED, is final at once: the live views show it within a tick.
+   * Records are known by their state and time, not their place, so a prefix that arrives late
+   * (an earlier snapshot) never makes a state appear twice.
    */
   emitSettledTransitions(flush: boolean): void {
     for (const label of HOST_LABELS) {
       const settledBefore = this.hostNowUs(label) - 500_000;
       for (const connection of this.observations.get(label)!.histories()) {
-        connection.states.forEach((record, index) => {
-          const key = `${label}|${connection.local}|${connection.remote}|${index}|${record.state}`;
-          if (this.emittedTransitions.has(key) || (!flush && record.hostTimeUs > settledBefore)) return;
+        const firstTraced = connection.states.findIndex((record) => record.seen === 'trace');
+        // In order: a state waits for every earlier state of its connection to be emitted.
+        for (const [index, record] of connection.states.entries()) {
+          const key = `${label}|${connection.local}|${connection.remote}|${record.state}|${record.hostTimeUs}`;
+          if (this.emittedTransitions.has(key)) continue;
+          const finalAtOnce = record.seen === 'trace' && record.state !== 'CLOSED' && firstTraced !== -1 && index > firstTraced;
+          if (!flush && !finalAtOnce && record.hostTimeUs > settledBefore) break;
           this.emittedTransitions.add(key);
           this.log.append({ type: 'transition', host: label, hostTimeUs: record.hostTimeUs, local: connection.local, remote: connection.remote, state: record.state, seen: record.seen });
-        });
+        }
       }
     }
   }
