@@ -1,15 +1,19 @@
 /**
  * bench:timeline — the timeline model at the issue's scale: a synthetic session of 10,000
  * connections (about 119,000 events; BENCH_CONNECTIONS=N for another size). Prints the time to
- * build the model, and the time of range queries (a view's "what is visible in [t0, t1]") against
- * a baseline measured in the same run: the same question answered by filtering every item (a
- * full scan), as a ratio. Median of several rounds.
+ * build the model against a baseline measured in the same run (the build as first written,
+ * test/unit/timeline-reference.ts, which the unit tests hold the build equal to; the two are
+ * interleaved so both see the same load), and the time of range queries (a view's "what is
+ * visible in [t0, t1]") against the same question answered by filtering every item (a full
+ * scan). Ratios; medians of several rounds. Wall time, and the process's CPU time (on a shared
+ * machine the wall time includes waiting for a core).
  */
 import { buildTimeline, type TimelineModel, type TimelineView } from '../shared/src/timeline';
 import { synthesizeSession } from '../shared/src/timeline-synthetic';
+import { buildTimelineReference } from '../test/unit/timeline-reference';
 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10_000);
-const ROUNDS = 5;
+const ROUNDS = Number(process.env.BENCH_RUNS ?? 7);
 const QUERIES = 500;
 
 function median(values: number[]): number {
@@ -29,15 +33,60 @@ function fullScan(model: TimelineModel, t0: number, t1: number): TimelineView {
 const events = synthesizeSession(connections);
 console.log(`timeline model: ${connections} connections, ${events.length} events`);
 
-const builds: number[] = [];
+/** Wall and CPU milliseconds of one call. */
+function measure<T>(f: () => T): { value: T; wallMs: number; cpuMs: number } {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const value = f();
+  const wallMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  return { value, wallMs, cpuMs: (used.user + used.system) / 1000 };
+}
+
+/**
+ * The floor: only allocating what the model holds (as many packets with their ends and labels,
+ * transitions, bands, connections with their band lists, of the same shapes), no work at all.
+ */
+function allocateLikeModel(counts: { packets: number; transitions: number; bands: number; connections: number }): unknown[] {
+  const flags = ['ACK'];
+  const packets = [];
+  for (let k = 0; k < counts.packets; k++) {
+    const from = { host: 'H1', atUs: k * 1.5, hostTimeUs: k * 2.5, eventSeq: k };
+    const to = { host: 'H2', atUs: k * 1.5, hostTimeUs: k * 2.5, eventSeq: k + 1 };
+    packets.push({ number: k + 1, label: `(${k + 1})`, receiptLabel: `(${k + 1}')`, src: 'a', dst: 'b', flags, seq: k, ack: k, length: 0, startUs: k * 1.5, endUs: k * 1.5, from, to });
+  }
+  const transitions = [];
+  for (let k = 0; k < counts.transitions; k++) transitions.push({ connection: k, host: 'H1', state: 'ESTABLISHED', atUs: k * 1.5, hostTimeUs: k * 2.5, seen: 'trace', eventSeq: k, from: 'SYN_SENT' });
+  const bands = [];
+  for (let k = 0; k < counts.bands; k++) bands.push({ connection: k, host: 'H1', state: 'ESTABLISHED', startUs: k * 1.5, endUs: k * 1.5, hostTimeUs: k * 2.5, open: true });
+  const per = Math.max(1, Math.round(counts.bands / Math.max(1, counts.connections)));
+  const connections = [];
+  for (let k = 0; k < counts.connections; k++) connections.push({ id: k, host: 'H1', local: 'a', remote: 'b', startUs: k * 1.5, endUs: k * 1.5, bands: bands.slice(k * per, k * per + per) });
+  return [packets, transitions, bands, connections];
+}
+
+const builds = { wall: [] as number[], cpu: [] as number[] };
+const floor = { wall: [] as number[], cpu: [] as number[] };
+const baseline = { wall: [] as number[], cpu: [] as number[] };
 let model: TimelineModel | undefined;
 for (let i = 0; i < ROUNDS; i++) {
-  const started = performance.now();
-  model = buildTimeline(events);
-  builds.push(performance.now() - started);
+  const ours = measure(() => buildTimeline(events));
+  model = ours.value;
+  builds.wall.push(ours.wallMs);
+  builds.cpu.push(ours.cpuMs);
+  const reference = measure(() => buildTimelineReference(events));
+  baseline.wall.push(reference.wallMs);
+  baseline.cpu.push(reference.cpuMs);
+  const m = model;
+  const allocation = measure(() => allocateLikeModel({ packets: m.packets.length, transitions: m.transitions.length, bands: m.bands.length, connections: m.connections.length }));
+  floor.wall.push(allocation.wallMs);
+  floor.cpu.push(allocation.cpuMs);
 }
 const m = model!;
-console.log(`build: median ${median(builds).toFixed(1)} ms over ${ROUNDS} rounds (${m.connections.length} connections, ${m.transitions.length} transitions, ${m.packets.length} packets, ${m.markers.length} markers)`);
+console.log(`build: median ${median(builds.wall).toFixed(1)} ms (CPU ${median(builds.cpu).toFixed(1)} ms) over ${ROUNDS} rounds (${m.connections.length} connections, ${m.transitions.length} transitions, ${m.packets.length} packets, ${m.markers.length} markers)`);
+console.log(`baseline, the build as first written: median ${median(baseline.wall).toFixed(1)} ms (CPU ${median(baseline.cpu).toFixed(1)} ms)`);
+console.log(`ratio baseline / build: ${(median(baseline.wall) / median(builds.wall)).toFixed(1)}x faster (CPU ${(median(baseline.cpu) / median(builds.cpu)).toFixed(1)}x)`);
+console.log(`floor, only allocating the model's objects: median ${median(floor.wall).toFixed(1)} ms (CPU ${median(floor.cpu).toFixed(1)} ms); build / floor: ${(median(builds.wall) / median(floor.wall)).toFixed(1)}x`);
 
 // Windows a view would ask for: 20 ms (a zoomed-in view) at evenly spread places on the axis.
 const span = m.endUs - m.startUs;

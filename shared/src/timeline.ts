@@ -149,6 +149,14 @@ export interface TimelineModel extends TimelineView {
 type PacketEvent = Extract<LabEvent, { type: 'packet' }>;
 type TransitionEvent = Extract<LabEvent, { type: 'transition' }>;
 
+/*
+ * How the build stays fast at 100,000 events: the events are kept in parallel arrays (no wrapper
+ * object per event), the packets are matched on indices and integer segment identities (computed
+ * once, even when the clock refinement makes the matching run twice), and only the final matching
+ * makes packet objects; the sorts are stable sorts of index arrays over numeric keys, skipped when
+ * the input is already in order (it mostly is: the log is in time order).
+ */
+
 /** Builds the model from a session's events (in log order, as the log holds them). */
 export function buildTimeline(events: readonly LabEvent[]): TimelineModel {
   const lanes = new Map<string, TimelineLane>();
@@ -157,90 +165,130 @@ export function buildTimeline(events: readonly LabEvent[]): TimelineModel {
     if (!l) lanes.set(host, (l = { host, offsetMs: 0, offsets: [], correctionUs: 0 }));
     return l;
   };
+  /** Per host: the clock offset in effect (us), and its lane once it has one (lanes are made in order of need). */
+  const hosts = new Map<string, { offsetUs: number; lane: TimelineLane | undefined }>();
+  const host = (label: string): { offsetUs: number; lane: TimelineLane | undefined } => {
+    let h = hosts.get(label);
+    if (!h) hosts.set(label, (h = { offsetUs: 0, lane: undefined }));
+    return h;
+  };
   // The first estimate of each host applies to its events logged before it, too.
-  const firstOffset = new Map<string, number>();
-  for (const e of events) if (e.type === 'clock' && !firstOffset.has(e.host)) firstOffset.set(e.host, e.offsetMs);
-  const offsetNow = new Map(firstOffset);
-  const axis = (host: string, hostTimeUs: number): AxisUs => hostTimeUs - (offsetNow.get(host) ?? 0) * 1000;
+  let packetCount = 0;
+  let transitionCount = 0;
+  for (const e of events) {
+    if (e.type === 'packet') packetCount++;
+    else if (e.type === 'transition') transitionCount++;
+    else if (e.type === 'clock' && !hosts.has(e.host)) hosts.set(e.host, { offsetUs: e.offsetMs * 1000, lane: undefined });
+  }
 
-  const transitionsByConnection = new Map<string, Array<{ e: TransitionEvent; atUs: AxisUs }>>();
-  const packetEvents: Array<{ e: PacketEvent; atUs: AxisUs }> = [];
+  const packetEvents = new Array<PacketEvent>(packetCount);
+  const packetAt = new Float64Array(packetCount);
+  const transitionEvents = new Array<TransitionEvent>(transitionCount);
+  const transitionAt = new Float64Array(transitionCount);
+  /** Per transition, its socket (host, local, remote) as a number, in order of first appearance. */
+  const transitionSocket = new Int32Array(transitionCount);
+  packetCount = transitionCount = 0;
+  const sockets = new Map<string, Map<string, Map<string, number>>>();
+  let socketCount = 0;
   const markers: TimelineMarker[] = [];
   let startUs = Infinity;
   let endUs = -Infinity;
-  const extend = (us: AxisUs): void => {
-    if (us < startUs) startUs = us;
-    if (us > endUs) endUs = us;
-  };
 
   for (const e of events) {
     switch (e.type) {
       case 'session-start':
         for (const h of e.hosts) lane(h.label);
         break;
-      case 'clock':
-        offsetNow.set(e.host, e.offsetMs);
-        lane(e.host).offsets.push({ atUs: e.t * 1000, offsetMs: e.offsetMs, rttMs: e.rttMs });
-        lane(e.host).offsetMs = e.offsetMs;
+      case 'clock': {
+        const h = host(e.host);
+        h.offsetUs = e.offsetMs * 1000;
+        const l = (h.lane ??= lane(e.host));
+        l.offsets.push({ atUs: e.t * 1000, offsetMs: e.offsetMs, rttMs: e.rttMs });
+        l.offsetMs = e.offsetMs;
         break;
+      }
       case 'transition': {
-        const atUs = axis(e.host, e.hostTimeUs);
-        lane(e.host);
-        const key = `${e.host}|${e.local}|${e.remote}`;
-        let list = transitionsByConnection.get(key);
-        if (!list) transitionsByConnection.set(key, (list = []));
-        list.push({ e, atUs });
-        extend(atUs);
+        const h = host(e.host);
+        const atUs = e.hostTimeUs - h.offsetUs;
+        h.lane ??= lane(e.host);
+        let byLocal = sockets.get(e.host);
+        if (!byLocal) sockets.set(e.host, (byLocal = new Map()));
+        let byRemote = byLocal.get(e.local);
+        if (!byRemote) byLocal.set(e.local, (byRemote = new Map()));
+        let socket = byRemote.get(e.remote);
+        if (socket === undefined) byRemote.set(e.remote, (socket = socketCount++));
+        transitionEvents[transitionCount] = e;
+        transitionAt[transitionCount] = atUs;
+        transitionSocket[transitionCount++] = socket;
+        if (atUs < startUs) startUs = atUs;
+        if (atUs > endUs) endUs = atUs;
         break;
       }
       case 'packet': {
-        const atUs = axis(e.host, e.hostTimeUs);
-        lane(e.host);
-        packetEvents.push({ e, atUs });
-        extend(atUs);
+        const h = host(e.host);
+        const atUs = e.hostTimeUs - h.offsetUs;
+        h.lane ??= lane(e.host);
+        packetEvents[packetCount] = e;
+        packetAt[packetCount++] = atUs;
+        if (atUs < startUs) startUs = atUs;
+        if (atUs > endUs) endUs = atUs;
         break;
       }
-      case 'command':
-        markers.push({ kind: 'command', host: e.host, atUs: e.t * 1000, eventSeq: e.seq, text: e.text, pane: e.pane, ...(e.step !== undefined ? { step: e.step } : {}) });
-        extend(e.t * 1000);
+      case 'command': {
+        const marker: TimelineMarker = { kind: 'command', host: e.host, atUs: e.t * 1000, eventSeq: e.seq, text: e.text, pane: e.pane };
+        if (e.step !== undefined) marker.step = e.step;
+        markers.push(marker);
         break;
+      }
       case 'pane-input':
-        if (e.data.includes('\x03')) {
-          markers.push({ kind: 'ctrl-c', host: e.host, atUs: e.t * 1000, eventSeq: e.seq, pane: e.pane, by: e.by });
-          extend(e.t * 1000);
-        }
+        if (e.data.includes('\x03')) markers.push({ kind: 'ctrl-c', host: e.host, atUs: e.t * 1000, eventSeq: e.seq, pane: e.pane, by: e.by });
         break;
       case 'firewall':
         markers.push({ kind: 'firewall', host: e.host, atUs: e.t * 1000, eventSeq: e.seq, action: e.action, text: e.command });
-        extend(e.t * 1000);
         break;
       case 'connection':
         markers.push({ kind: 'connection', host: e.host, atUs: e.t * 1000, eventSeq: e.seq, status: e.status, text: e.detail ?? e.status });
-        extend(e.t * 1000);
         break;
       default:
         break;
     }
   }
+  for (const m of markers) {
+    if (m.atUs < startUs) startUs = m.atUs;
+    if (m.atUs > endUs) endUs = m.atUs;
+  }
   if (startUs > endUs) startUs = endUs = 0;
 
-  let packets = matchPackets(packetEvents);
-  const corrections = packetClockCorrections(packets);
+  const segments = new PacketSegments(packetEvents);
+  const firstOrder = stableOrder(packetEvents.length, packetAt, segments.logSeq);
+  let matching = matchPackets(segments, firstOrder);
+  const corrections = packetClockCorrections(packetEvents, packetAt, matching);
   if (corrections.size > 0) {
     for (const [host, us] of corrections) lane(host).correctionUs = us;
     const shift = (host: string): number => corrections.get(host) ?? 0;
-    for (const x of packetEvents) x.atUs += shift(x.e.host);
-    for (const list of transitionsByConnection.values()) for (const x of list) x.atUs += shift(x.e.host);
-    for (const x of [...packetEvents, ...[...transitionsByConnection.values()].flat()]) extend(x.atUs);
-    packets = matchPackets(packetEvents);
+    for (let i = 0; i < packetAt.length; i++) packetAt[i]! += shift(packetEvents[i]!.host);
+    for (let i = 0; i < transitionAt.length; i++) transitionAt[i]! += shift(transitionEvents[i]!.host);
+    for (const list of [packetAt, transitionAt]) {
+      for (const us of list) {
+        if (us < startUs) startUs = us;
+        if (us > endUs) endUs = us;
+      }
+    }
+    // Ties in time and log position keep the order of the first matching, as a stable re-sort would.
+    const rank = new Float64Array(firstOrder.length);
+    firstOrder.forEach((event, i) => (rank[event] = i));
+    matching = matchPackets(segments, stableOrder(packetEvents.length, packetAt, segments.logSeq, rank));
   }
-  const { connections, transitions, bands } = buildConnections(transitionsByConnection, endUs);
+  const packets = packetObjects(packetEvents, packetAt, matching);
+  const { connections, transitions, bands } = buildConnections(transitionEvents, transitionAt, transitionSocket, socketCount, endUs);
   markers.sort((a, b) => a.atUs - b.atUs || a.eventSeq - b.eventSeq);
 
   const bandIndex = new IntervalIndex(bands, (b) => b.startUs, (b) => b.endUs);
   const packetIndex = new IntervalIndex(packets, (p) => p.startUs, (p) => p.endUs);
-  const transitionTimes = Float64Array.from(transitions, (t) => t.atUs);
-  const markerTimes = Float64Array.from(markers, (m) => m.atUs);
+  const transitionTimes = new Float64Array(transitions.length);
+  transitions.forEach((t, i) => (transitionTimes[i] = t.atUs));
+  const markerTimes = new Float64Array(markers.length);
+  markers.forEach((m, i) => (markerTimes[i] = m.atUs));
 
   return {
     lanes: [...lanes.values()],
@@ -263,160 +311,462 @@ export function buildTimeline(events: readonly LabEvent[]): TimelineModel {
 }
 
 /**
+ * The indices 0..n-1 in the order of (key1, key2, tie), ascending, equal ones in index order: a
+ * stable sort by key1 then key2 when tie is omitted. A merge sort on the indices with the
+ * comparisons inline (no comparator call per step); returns at once when they already are in
+ * that order (a log mostly is).
+ */
+function stableOrder(n: number, key1: ArrayLike<number>, key2: ArrayLike<number>, tie?: ArrayLike<number>): Int32Array {
+  const third = tie ?? new Float64Array(0);
+  const hasTie = tie !== undefined;
+  /** Whether x goes strictly before y. */
+  const before = (x: number, y: number): boolean => {
+    const a1 = key1[x]!;
+    const b1 = key1[y]!;
+    if (a1 !== b1) return a1 < b1;
+    const a2 = key2[x]!;
+    const b2 = key2[y]!;
+    if (a2 !== b2) return a2 < b2;
+    return hasTie && third[x]! < third[y]!;
+  };
+  let order = new Int32Array(n);
+  let sorted = true;
+  for (let i = 0; i < n; i++) {
+    order[i] = i;
+    if (sorted && i > 0 && before(i, i - 1)) sorted = false;
+  }
+  if (sorted) return order;
+  // Runs of 16 by insertion sort, then merged pairwise (stable: on a tie the left one first).
+  const RUN = 16;
+  for (let lo = 0; lo < n; lo += RUN) {
+    const hi = Math.min(lo + RUN, n);
+    for (let k = lo + 1; k < hi; k++) {
+      const x = order[k]!;
+      let j = k - 1;
+      while (j >= lo && before(x, order[j]!)) {
+        order[j + 1] = order[j]!;
+        j--;
+      }
+      order[j + 1] = x;
+    }
+  }
+  let other = new Int32Array(n);
+  for (let width = RUN; width < n; width *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * width) {
+      const mid = Math.min(lo + width, n);
+      const hi = Math.min(lo + 2 * width, n);
+      let i = lo;
+      let j = mid;
+      let k = lo;
+      if (mid >= hi || !before(order[mid]!, order[mid - 1]!)) {
+        // Already in order across the two halves (or nothing to merge).
+        other.set(order.subarray(lo, hi), lo);
+        continue;
+      }
+      while (i < mid && j < hi) other[k++] = before(order[j]!, order[i]!) ? order[j++]! : order[i++]!;
+      while (i < mid) other[k++] = order[i++]!;
+      while (j < hi) other[k++] = order[j++]!;
+    }
+    [order, other] = [other, order];
+  }
+  return order;
+}
+
+/** Flag names in the order of their numbers in a segment's identity (others get numbers as they come). */
+const FLAG_NAMES: readonly string[] = ['SYN', 'ACK', 'FIN', 'RST', 'PSH', 'URG', 'ECE', 'CWR'];
+
+/**
+ * Per packet event, what the matching needs as numbers: which segment it is (sender, receiver,
+ * seq, ack, flags in their order, length: the same segment leaving one host and arriving at
+ * another has the same), on which host it was seen, its log seq. Identities are found through a
+ * hash of the numbers and compared field by field: no string is made per packet.
+ */
+class PacketSegments {
+  readonly segment: Int32Array;
+  readonly host: Int32Array;
+  readonly hostCount: number;
+  readonly logSeq: Float64Array;
+  readonly out: Uint8Array;
+  readonly dropped: Uint8Array;
+  readonly segmentCount: number;
+
+  constructor(readonly events: readonly PacketEvent[]) {
+    const n = events.length;
+    this.segment = new Int32Array(n);
+    this.host = new Int32Array(n);
+    this.logSeq = new Float64Array(n);
+    this.out = new Uint8Array(n);
+    this.dropped = new Uint8Array(n);
+    const endpoints = new Map<string, number>();
+    const endpoint = (text: string): number => {
+      let id = endpoints.get(text);
+      if (id === undefined) endpoints.set(text, (id = endpoints.size));
+      return id;
+    };
+    const flagNumbers = new Map<string, number>(FLAG_NAMES.map((name, i) => [name, i + 1]));
+    const flagLists = new Map<string, number>();
+    /** The flags, in their order, as one number (a long or odd list: a negative number per distinct list). */
+    const flagsCode = (flags: readonly string[]): number => {
+      if (flags.length <= 8) {
+        let code = 0;
+        for (const flag of flags) {
+          let k = flagNumbers.get(flag);
+          if (k === undefined) flagNumbers.set(flag, (k = flagNumbers.size + 1));
+          code = k < 64 ? code * 64 + k : -1;
+          if (code < 0) break;
+        }
+        if (code >= 0) return code;
+      }
+      const text = flags.join(',');
+      let id = flagLists.get(text);
+      if (id === undefined) flagLists.set(text, (id = flagLists.size));
+      return -1 - id;
+    };
+    // The segments seen so far (their fields), and an open-addressing hash table of them (-1: empty).
+    const src = new Int32Array(n);
+    const dst = new Int32Array(n);
+    const seq = new Float64Array(n);
+    const ack = new Float64Array(n);
+    const flagCodes = new Float64Array(n);
+    const length = new Float64Array(n);
+    let count = 0;
+    let mask = 15;
+    while (mask < 2 * n) mask = mask * 2 + 1;
+    const table = new Int32Array(mask + 1).fill(-1);
+    const hosts = new Map<string, number>();
+    for (let i = 0; i < n; i++) {
+      const e = events[i]!;
+      const out = e.direction === 'out';
+      const from = endpoint(out ? e.local : e.remote);
+      const to = endpoint(out ? e.remote : e.local);
+      const flags = flagsCode(e.flags);
+      let hash = Math.imul(from, 0x9e3779b1) ^ Math.imul(to + 1, 0x85ebca6b);
+      hash = Math.imul(hash ^ (e.tcpSeq | 0), 0xc2b2ae35) ^ Math.imul(e.tcpAck | 0, 0x27d4eb2f);
+      hash = Math.imul(hash ^ (flags | 0) ^ Math.imul(e.length | 0, 0x165667b1), 0x9e3779b1);
+      let slot = (hash ^ (hash >>> 15)) & mask;
+      let id = table[slot]!;
+      while (id >= 0 && !(src[id] === from && dst[id] === to && seq[id] === e.tcpSeq && ack[id] === e.tcpAck && flagCodes[id] === flags && length[id] === e.length)) {
+        slot = (slot + 1) & mask;
+        id = table[slot]!;
+      }
+      if (id < 0) {
+        id = count++;
+        table[slot] = id;
+        src[id] = from;
+        dst[id] = to;
+        seq[id] = e.tcpSeq;
+        ack[id] = e.tcpAck;
+        flagCodes[id] = flags;
+        length[id] = e.length;
+      }
+      let host = hosts.get(e.host);
+      if (host === undefined) hosts.set(e.host, (host = hosts.size));
+      this.segment[i] = id;
+      this.host[i] = host;
+      this.logSeq[i] = e.seq;
+      this.out[i] = out ? 1 : 0;
+      this.dropped[i] = e.dropped ? 1 : 0;
+    }
+    this.segmentCount = count;
+    this.hostCount = hosts.size;
+  }
+}
+
+/**
+ * The packets as event indices: each packet (in order of creation) has the event that made it
+ * (its addresses and numbers come from it), and the events where it left, arrived, was dropped
+ * (-1: none).
+ */
+interface Matching {
+  count: number;
+  maker: Int32Array;
+  from: Int32Array;
+  to: Int32Array;
+  dropped: Int32Array;
+}
+
+/**
+ * Pairs sends and receipts (same segment, leaving one host and arriving at another;
+ * retransmissions pair in order), taking the events in `order` (by axis time, then log position).
+ */
+function matchPackets(s: PacketSegments, order: Int32Array): Matching {
+  const n = order.length;
+  const m: Matching = { count: 0, maker: new Int32Array(n), from: new Int32Array(n).fill(-1), to: new Int32Array(n).fill(-1), dropped: new Int32Array(n).fill(-1) };
+  const make = (event: number): number => {
+    m.maker[m.count] = event;
+    return m.count++;
+  };
+  // Sends waiting for their receipt, per segment, oldest first: a linked list of packets.
+  const head = new Int32Array(s.segmentCount).fill(-1);
+  const tail = new Int32Array(s.segmentCount).fill(-1);
+  const next = new Int32Array(n).fill(-1);
+  // Sends first, so that a receipt stamped a little before its send (clock error) still pairs.
+  for (let k = 0; k < n; k++) {
+    const i = order[k]!;
+    if (!s.out[i]) continue;
+    const p = make(i);
+    m.from[p] = i;
+    if (s.dropped[i]) {
+      m.dropped[p] = i;
+      continue;
+    }
+    const id = s.segment[i]!;
+    if (tail[id]! < 0) head[id] = p;
+    else next[tail[id]!] = p;
+    tail[id] = p;
+  }
+  // The packet last seen arriving, per segment and receiving host (-1: none yet).
+  const lastArrived = new Int32Array(s.segmentCount * s.hostCount).fill(-1);
+  for (let k = 0; k < n; k++) {
+    const i = order[k]!;
+    if (s.out[i]) continue;
+    const id = s.segment[i]!;
+    const host = s.host[i]!;
+    const arrivedKey = id * s.hostCount + host;
+    if (s.dropped[i]) {
+      // Dropped on the way in: tcpdump saw it arrive (the tap is before netfilter), NFLOG saw it die.
+      const arrived = lastArrived[arrivedKey]!;
+      const p = arrived >= 0 && m.dropped[arrived]! < 0 ? arrived : make(i);
+      m.dropped[p] = i;
+      continue;
+    }
+    let p = -1;
+    while (head[id]! >= 0) {
+      const candidate = head[id]!;
+      head[id] = next[candidate]!;
+      if (s.host[m.from[candidate]!] !== host) {
+        p = candidate;
+        break;
+      }
+    }
+    if (p < 0) p = make(i);
+    m.to[p] = i;
+    lastArrived[arrivedKey] = p;
+  }
+  return m;
+}
+
+/**
  * Per host, what to add to its axis times so that no packet seen on two hosts arrives before it
  * leaves (see the module comment). Two hosts only; empty when nothing needs to move.
  */
-function packetClockCorrections(packets: readonly TimelinePacket[]): Map<string, number> {
-  const hosts = [...new Set(packets.flatMap((p) => (p.from && p.to ? [p.from.host, p.to.host] : [])))].sort();
+function packetClockCorrections(events: readonly PacketEvent[], at: ArrayLike<number>, m: Matching): Map<string, number> {
+  const seen = new Set<string>();
+  for (let p = 0; p < m.count; p++) {
+    if (m.from[p]! < 0 || m.to[p]! < 0) continue;
+    seen.add(events[m.from[p]!]!.host);
+    seen.add(events[m.to[p]!]!.host);
+  }
+  const hosts = [...seen].sort();
   if (hosts.length !== 2) return new Map();
   const [a, b] = hosts as [string, string];
   // r moves b against a (b += r/2, a -= r/2): a->b transits become delta + r, b->a ones delta - r.
   let minAB = Infinity;
   let minBA = Infinity;
-  for (const p of packets) {
-    if (!p.from || !p.to) continue;
-    const delta = p.to.atUs - p.from.atUs;
-    if (p.from.host === a) minAB = Math.min(minAB, delta);
+  for (let p = 0; p < m.count; p++) {
+    const from = m.from[p]!;
+    const to = m.to[p]!;
+    if (from < 0 || to < 0) continue;
+    const delta = at[to]! - at[from]!;
+    if (events[from]!.host === a) minAB = Math.min(minAB, delta);
     else minBA = Math.min(minBA, delta);
   }
   const lo = -minAB; // r >= lo
   const hi = minBA; // r <= hi
-  let r: number;
   if (lo <= 0 && 0 <= hi) return new Map();
-  if (Number.isFinite(lo) && Number.isFinite(hi)) r = lo <= hi ? (lo + hi) / 2 : (lo + hi) / 2;
-  else r = Number.isFinite(lo) ? lo : hi;
+  // Both bounds: the middle (also when they contradict each other); one: that bound.
+  const r = Number.isFinite(lo) && Number.isFinite(hi) ? (lo + hi) / 2 : Number.isFinite(lo) ? lo : hi;
   return new Map([
     [a, -r / 2],
     [b, r / 2],
   ]);
 }
 
+/** The matching as TimelinePackets, numbered by the time they were sent, in axis order. */
+function packetObjects(events: readonly PacketEvent[], at: ArrayLike<number>, m: Matching): TimelinePacket[] {
+  const n = m.count;
+  const end = (i: number): PacketEnd => {
+    const e = events[i]!;
+    return { host: e.host, atUs: at[i]!, hostTimeUs: e.hostTimeUs, eventSeq: e.seq };
+  };
+  const created: TimelinePacket[] = new Array<TimelinePacket>(n);
+  const sentAt = new Float64Array(n);
+  const starts = new Float64Array(n);
+  for (let p = 0; p < n; p++) {
+    const e = events[m.maker[p]!]!;
+    const out = e.direction === 'out';
+    const from = m.from[p]!;
+    const to = m.to[p]!;
+    const dropped = m.dropped[p]!;
+    let start = Infinity;
+    let stop = -Infinity;
+    if (from >= 0) start = stop = at[from]!;
+    if (to >= 0) {
+      if (at[to]! < start) start = at[to]!;
+      if (at[to]! > stop) stop = at[to]!;
+    }
+    if (dropped >= 0) {
+      if (at[dropped]! < start) start = at[dropped]!;
+      if (at[dropped]! > stop) stop = at[dropped]!;
+    }
+    const src = out ? e.local : e.remote;
+    const dst = out ? e.remote : e.local;
+    // Each common shape as one literal: a property added later would cost every packet an extra allocation.
+    let packet: TimelinePacket;
+    if (from >= 0 && to >= 0 && dropped < 0) {
+      packet = { number: 0, label: '', receiptLabel: '', src, dst, flags: e.flags, seq: e.tcpSeq, ack: e.tcpAck, length: e.length, startUs: start, endUs: stop, from: end(from), to: end(to) };
+    } else if (from >= 0 && to < 0 && dropped >= 0) {
+      packet = { number: 0, label: '', receiptLabel: '', src, dst, flags: e.flags, seq: e.tcpSeq, ack: e.tcpAck, length: e.length, startUs: start, endUs: stop, from: end(from), dropped: end(dropped) };
+    } else {
+      packet = { number: 0, label: '', receiptLabel: '', src, dst, flags: e.flags, seq: e.tcpSeq, ack: e.tcpAck, length: e.length, startUs: start, endUs: stop };
+      if (from >= 0) packet.from = end(from);
+      if (to >= 0) packet.to = end(to);
+      if (dropped >= 0) packet.dropped = end(dropped);
+    }
+    created[p] = packet;
+    sentAt[p] = from >= 0 ? at[from]! : start;
+    starts[p] = start;
+  }
+  // Numbers by the time of sending (of receipt, for a packet seen only arriving).
+  const byNumber = stableOrder(n, sentAt, starts);
+  const numbers = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const p = created[byNumber[k]!]!;
+    p.number = k + 1;
+    p.label = `(${k + 1})`;
+    p.receiptLabel = `(${k + 1}')`;
+    numbers[byNumber[k]!] = k + 1;
+  }
+  const byStart = stableOrder(n, starts, numbers);
+  const packets = new Array<TimelinePacket>(n);
+  for (let k = 0; k < n; k++) packets[k] = created[byStart[k]!]!;
+  return packets;
+}
+
 function buildConnections(
-  byKey: Map<string, Array<{ e: TransitionEvent; atUs: AxisUs }>>,
+  events: readonly TransitionEvent[],
+  at: ArrayLike<number>,
+  socketOf: ArrayLike<number>,
+  socketCount: number,
   axisEndUs: AxisUs,
 ): { connections: TimelineConnection[]; transitions: TimelineTransition[]; bands: TimelineBand[] } {
-  const connections: TimelineConnection[] = [];
-  const transitions: TimelineTransition[] = [];
-  for (const list of byKey.values()) {
-    // Transitions are logged once settled, not always in time order.
-    list.sort((a, b) => a.e.hostTimeUs - b.e.hostTimeUs || a.e.seq - b.e.seq);
-    let current: TimelineConnection | undefined;
-    let previous: TcpState | undefined;
-    for (const { e, atUs } of list) {
-      if (!current || previous === 'CLOSED') {
-        // A socket pair used again after CLOSED is a new connection.
-        current = { id: connections.length, host: e.host, local: e.local, remote: e.remote, startUs: atUs, endUs: atUs, bands: [] };
-        connections.push(current);
-        previous = undefined;
+  // The transitions of each socket, in log order, one after the other (socket by socket).
+  const n = events.length;
+  const first = new Int32Array(socketCount + 1);
+  for (let i = 0; i < n; i++) first[socketOf[i]! + 1]!++;
+  for (let s = 0; s < socketCount; s++) first[s + 1]! += first[s]!;
+  const fill = first.slice(0, socketCount);
+  const bySocket = new Int32Array(n);
+  for (let i = 0; i < n; i++) bySocket[fill[socketOf[i]!]!++] = i;
+  // Transitions are logged once settled, not always in time order: each socket's by host time, then log position.
+  const hostTime = (i: number): number => events[i]!.hostTimeUs;
+  const logSeq = (i: number): number => events[i]!.seq;
+  const before = (a: number, b: number): boolean => (hostTime(a) - hostTime(b) || logSeq(a) - logSeq(b) || a - b) < 0;
+  for (let s = 0; s < socketCount; s++) {
+    const lo = first[s]!;
+    const hi = first[s + 1]!;
+    for (let k = lo + 1; k < hi; k++) {
+      const x = bySocket[k]!;
+      let j = k - 1;
+      if (!before(x, bySocket[j]!)) continue;
+      // Insertion sort (stable): sockets have a handful of transitions, already almost in order.
+      while (j >= lo && before(x, bySocket[j]!)) {
+        bySocket[j + 1] = bySocket[j]!;
+        j--;
       }
-      const last = current.bands.at(-1);
-      if (last) {
-        last.endUs = atUs;
-        last.open = false;
-      }
-      const transition: TimelineTransition = { connection: current.id, host: e.host, state: e.state, atUs, hostTimeUs: e.hostTimeUs, seen: e.seen, eventSeq: e.seq };
-      if (previous) transition.from = previous;
-      transitions.push(transition);
-      if (e.state !== 'CLOSED') current.bands.push({ connection: current.id, host: e.host, state: e.state, startUs: atUs, endUs: axisEndUs, hostTimeUs: e.hostTimeUs, open: true });
-      current.endUs = atUs;
-      previous = e.state;
+      bySocket[j + 1] = x;
     }
   }
-  for (const c of connections) {
-    const last = c.bands.at(-1);
-    if (last?.open) c.endUs = last.endUs;
+
+  const connections: TimelineConnection[] = [];
+  const transitions: TimelineTransition[] = [];
+  /** Every band, connection by connection (each connection's bands are a slice of it). */
+  const bands: TimelineBand[] = [];
+  for (let s = 0; s < socketCount; s++) {
+    const end = first[s + 1]!;
+    let k = first[s]!;
+    while (k < end) {
+      // One connection: from here to a CLOSED (a socket pair used again after CLOSED is a new connection).
+      const id = connections.length;
+      const opening = events[bySocket[k]!]!;
+      const startUs = at[bySocket[k]!]!;
+      const firstBand = bands.length;
+      let endUs = startUs;
+      let previous: TcpState | undefined;
+      let last: TimelineBand | undefined;
+      while (k < end) {
+        const i = bySocket[k++]!;
+        const e = events[i]!;
+        const atUs = at[i]!;
+        if (last) {
+          last.endUs = atUs;
+          last.open = false;
+        }
+        transitions.push(
+          previous
+            ? { connection: id, host: e.host, state: e.state, atUs, hostTimeUs: e.hostTimeUs, seen: e.seen, eventSeq: e.seq, from: previous }
+            : { connection: id, host: e.host, state: e.state, atUs, hostTimeUs: e.hostTimeUs, seen: e.seen, eventSeq: e.seq },
+        );
+        endUs = atUs;
+        previous = e.state;
+        if (e.state === 'CLOSED') break;
+        last = { connection: id, host: e.host, state: e.state, startUs: atUs, endUs: axisEndUs, hostTimeUs: e.hostTimeUs, open: true };
+        bands.push(last);
+      }
+      // Not closed: its last band is open until the axis end, and so is the connection.
+      if (previous !== 'CLOSED' && last) endUs = last.endUs;
+      connections.push({ id, host: opening.host, local: opening.local, remote: opening.remote, startUs, endUs, bands: bands.slice(firstBand) });
+    }
   }
-  // Peers: the same socket pair seen from the other side, overlapping in time.
-  const byPair = new Map<string, TimelineConnection[]>();
-  for (const c of connections) {
-    const key = `${c.local}|${c.remote}`;
-    let list = byPair.get(key);
-    if (!list) byPair.set(key, (list = []));
-    list.push(c);
+  // Peers: the same socket pair seen from the other side, overlapping in time. Addresses as
+  // numbers; the connections of each (local, remote) pair in a linked list, in connection order.
+  const endpointIds = new Map<string, number>();
+  const endpointId = (text: string): number => {
+    let id = endpointIds.get(text);
+    if (id === undefined) endpointIds.set(text, (id = endpointIds.size));
+    return id;
+  };
+  const localId = new Float64Array(connections.length);
+  const remoteId = new Float64Array(connections.length);
+  connections.forEach((c, k) => {
+    localId[k] = endpointId(c.local);
+    remoteId[k] = endpointId(c.remote);
+  });
+  const width = endpointIds.size;
+  const firstOfPair = new Map<number, number>();
+  const nextOfPair = new Int32Array(connections.length).fill(-1);
+  for (let k = connections.length - 1; k >= 0; k--) {
+    const key = localId[k]! * width + remoteId[k]!;
+    const head = firstOfPair.get(key);
+    if (head !== undefined) nextOfPair[k] = head;
+    firstOfPair.set(key, k);
   }
   for (const c of connections) {
     if (c.peer !== undefined) continue;
-    const peer = byPair.get(`${c.remote}|${c.local}`)?.find((p) => p.host !== c.host && p.peer === undefined && p.startUs <= c.endUs && c.startUs <= p.endUs);
-    if (peer) {
-      c.peer = peer.id;
-      peer.peer = c.id;
-    }
-  }
-  transitions.sort((a, b) => a.atUs - b.atUs || a.eventSeq - b.eventSeq);
-  const bands = connections.flatMap((c) => c.bands).sort((a, b) => a.startUs - b.startUs);
-  return { connections, transitions, bands };
-}
-
-function matchPackets(events: Array<{ e: PacketEvent; atUs: AxisUs }>): TimelinePacket[] {
-  events.sort((a, b) => a.atUs - b.atUs || a.e.seq - b.e.seq);
-  const packets: TimelinePacket[] = [];
-  // Sends waiting for their receipt, per segment identity, oldest first (retransmissions pair in order).
-  const waiting = new Map<string, { list: TimelinePacket[]; next: number }>();
-  const lastArrived = new Map<string, TimelinePacket>();
-  const end = (x: { e: PacketEvent; atUs: AxisUs }): PacketEnd => ({ host: x.e.host, atUs: x.atUs, hostTimeUs: x.e.hostTimeUs, eventSeq: x.e.seq });
-  const identity = (src: string, dst: string, e: PacketEvent): string => `${src}>${dst}|${e.tcpSeq}|${e.tcpAck}|${e.flags.join(',')}|${e.length}`;
-  const make = (src: string, dst: string, e: PacketEvent, atUs: AxisUs): TimelinePacket => {
-    const p: TimelinePacket = { number: 0, label: '', receiptLabel: '', src, dst, flags: e.flags, seq: e.tcpSeq, ack: e.tcpAck, length: e.length, startUs: atUs, endUs: atUs };
-    packets.push(p);
-    return p;
-  };
-  // Sends first, so that a receipt stamped a little before its send (clock error) still pairs.
-  for (const x of events) {
-    const { e } = x;
-    if (e.direction !== 'out') continue;
-    const p = make(e.local, e.remote, e, x.atUs);
-    p.from = end(x);
-    if (e.dropped) {
-      p.dropped = end(x);
-      continue;
-    }
-    const key = identity(e.local, e.remote, e);
-    let queue = waiting.get(key);
-    if (!queue) waiting.set(key, (queue = { list: [], next: 0 }));
-    queue.list.push(p);
-  }
-  for (const x of events) {
-    const { e } = x;
-    if (e.direction !== 'in') continue;
-    const key = identity(e.remote, e.local, e);
-    if (e.dropped) {
-      // Dropped on the way in: tcpdump saw it arrive (the tap is before netfilter), NFLOG saw it die.
-      const arrived = lastArrived.get(`${e.host}|${key}`);
-      const p = arrived && !arrived.dropped ? arrived : make(e.remote, e.local, e, x.atUs);
-      p.dropped = end(x);
-      continue;
-    }
-    const queue = waiting.get(key);
-    let p: TimelinePacket | undefined;
-    while (queue && queue.next < queue.list.length) {
-      const candidate = queue.list[queue.next++]!;
-      if (candidate.from?.host !== e.host) {
-        p = candidate;
+    for (let k = firstOfPair.get(remoteId[c.id]! * width + localId[c.id]!) ?? -1; k >= 0; k = nextOfPair[k]!) {
+      const p = connections[k]!;
+      if (p.host !== c.host && p.peer === undefined && p.startUs <= c.endUs && c.startUs <= p.endUs) {
+        c.peer = p.id;
+        p.peer = c.id;
         break;
       }
     }
-    p ??= make(e.remote, e.local, e, x.atUs);
-    p.to = end(x);
-    lastArrived.set(`${e.host}|${key}`, p);
   }
-  for (const p of packets) {
-    let start = Infinity;
-    let stop = -Infinity;
-    for (const e of [p.from, p.to, p.dropped]) {
-      if (!e) continue;
-      if (e.atUs < start) start = e.atUs;
-      if (e.atUs > stop) stop = e.atUs;
-    }
-    p.startUs = start;
-    p.endUs = stop;
-  }
-  packets.sort((a, b) => (a.from?.atUs ?? a.startUs) - (b.from?.atUs ?? b.startUs) || a.startUs - b.startUs);
-  packets.forEach((p, i) => {
-    p.number = i + 1;
-    p.label = `(${i + 1})`;
-    p.receiptLabel = `(${i + 1}')`;
+  const transitionAt = new Float64Array(transitions.length);
+  const transitionSeq = new Float64Array(transitions.length);
+  transitions.forEach((t, k) => {
+    transitionAt[k] = t.atUs;
+    transitionSeq[k] = t.eventSeq;
   });
-  return packets.sort((a, b) => a.startUs - b.startUs || a.number - b.number);
+  const bandStart = new Float64Array(bands.length);
+  bands.forEach((b, k) => (bandStart[k] = b.startUs));
+  const transitionOrder = stableOrder(transitions.length, transitionAt, transitionSeq);
+  const bandOrder = stableOrder(bands.length, bandStart, new Float64Array(bands.length));
+  return {
+    connections,
+    transitions: Array.from(transitionOrder, (k) => transitions[k]!),
+    bands: Array.from(bandOrder, (k) => bands[k]!),
+  };
 }
 
 /** First index whose value is >= x (values sorted ascending). */
@@ -459,7 +809,8 @@ export class IntervalIndex<T> {
     start: (item: T) => number,
     private readonly end: (item: T) => number,
   ) {
-    this.starts = Float64Array.from(items, start);
+    this.starts = new Float64Array(items.length);
+    items.forEach((item, i) => (this.starts[i] = start(item)));
     for (let i = 1; i < this.starts.length; i++) {
       if (this.starts[i]! < this.starts[i - 1]!) throw new Error('IntervalIndex: items must be sorted by start');
     }

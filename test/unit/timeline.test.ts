@@ -9,6 +9,9 @@ import { describe, expect, it } from 'vitest';
 import type { LabEvent } from '../../shared/src/events';
 import { buildTimeline, IntervalIndex, type TimelineModel, type TimelinePacket, type TimelineView } from '../../shared/src/timeline';
 import { synthesizeSession } from '../../shared/src/timeline-synthetic';
+import type { TcpFlag } from '../../shared/src/pcap';
+import { TCP_STATES } from '../../shared/src/tcp-states';
+import { buildTimelineReference } from './timeline-reference';
 
 function session(name: string): LabEvent[] {
   return readFileSync(new URL(`../fixtures/pcap/sessions/${name}.jsonl`, import.meta.url), 'utf8')
@@ -209,6 +212,96 @@ describe('10,000 connections, over 100,000 events', () => {
     const indexed = time((t0) => model.visible(t0, t0 + 20_000));
     const scanned = time((t0) => naive(model, t0, t0 + 20_000));
     expect(indexed * 5).toBeLessThan(scanned);
+  });
+});
+
+/**
+ * Random logs that exercise every path of the build: two or three hosts, clock estimates in the
+ * middle of the log (some far off, so the packet refinement moves the hosts), sockets reused after
+ * CLOSED, transitions logged out of time order, the same segment retransmitted, sent and received
+ * on the same host, dropped on the way out and on the way in, seen only arriving, and markers.
+ */
+const randomLog = (): fc.Arbitrary<LabEvent[]> => {
+  type Draft = { type: string; host: string; [field: string]: unknown };
+  const host = fc.constantFrom('H1', 'H2', 'H2', 'H1', 'H1', 'H2', 'H3');
+  const endpoint = fc.constantFrom('10.0.0.1:5000', '10.0.0.2:7777', '10.0.0.1:5001', '10.0.0.2:7777', '0.0.0.0:*');
+  const time = fc.integer({ min: 0, max: 20_000 });
+  const flags = fc.constantFrom<TcpFlag[]>(['SYN'], ['SYN', 'ACK'], ['ACK'], ['ACK', 'SYN'], ['FIN', 'ACK'], ['FIN', 'PSH', 'ACK'], []);
+  const one = (arbitrary: fc.Arbitrary<Draft>): fc.Arbitrary<Draft[]> => arbitrary.map((e) => [e]);
+  // A segment leaving one host and arriving at another (or the same): either end may be missing,
+  // dropped on the way out (no receipt) or in (a receipt, then the drop), retransmitted.
+  const segment = fc
+    .record({
+      from: host,
+      to: host,
+      src: endpoint,
+      dst: endpoint,
+      flags,
+      tcpSeq: fc.constantFrom(1, 2, 1000, 4294967295),
+      tcpAck: fc.constantFrom(0, 2, 1001),
+      length: fc.constantFrom(0, 0, 6),
+      sentAt: time,
+      transitUs: fc.integer({ min: -400, max: 400 }),
+      sent: fc.constantFrom(true, true, true, false),
+      received: fc.constantFrom(true, true, true, false),
+      fate: fc.constantFrom('delivered', 'delivered', 'delivered', 'dropped-out', 'dropped-in'),
+      copies: fc.constantFrom(1, 1, 1, 2),
+    })
+    .map((x) => {
+      const common = { type: 'packet', flags: x.flags, tcpSeq: x.tcpSeq, tcpAck: x.tcpAck, length: x.length };
+      const out: Draft = { ...common, host: x.from, hostTimeUs: x.sentAt, direction: 'out', local: x.src, remote: x.dst };
+      const arrival: Draft = { ...common, host: x.to, hostTimeUs: x.sentAt + x.transitUs, direction: 'in', local: x.dst, remote: x.src };
+      const drafts: Draft[] = [];
+      for (let copy = 0; copy < x.copies; copy++) {
+        const later = (d: Draft): Draft => ({ ...d, hostTimeUs: (d.hostTimeUs as number) + copy * 200 });
+        if (x.fate === 'dropped-out') drafts.push(later({ ...out, dropped: true }));
+        else {
+          if (x.sent) drafts.push(later(out));
+          if (x.received) drafts.push(later(arrival));
+          if (x.fate === 'dropped-in') drafts.push(later({ ...arrival, hostTimeUs: (arrival.hostTimeUs as number) + 3, dropped: true }));
+        }
+      }
+      return drafts;
+    });
+  const event = fc.oneof(
+    { weight: 1, arbitrary: one(fc.record({ type: fc.constant('clock'), host, offsetMs: fc.constantFrom(0, 0.25, -0.5, 3, -7.5, 120), rttMs: fc.constant(0.4) })) },
+    { weight: 5, arbitrary: one(fc.record({ type: fc.constant('transition'), host, hostTimeUs: time, local: endpoint, remote: endpoint, state: fc.constantFrom(...TCP_STATES, 'CLOSED', 'CLOSED'), seen: fc.constantFrom('trace', 'poll') })) },
+    { weight: 8, arbitrary: segment },
+    { weight: 1, arbitrary: one(fc.record({ type: fc.constant('command'), host, pane: fc.constant('upper'), text: fc.constant('nc -l 7777'), step: fc.option(fc.nat(5), { nil: undefined }) }).map(({ step, ...c }) => (step === undefined ? c : { ...c, step }))) },
+    { weight: 1, arbitrary: one(fc.record({ type: fc.constant('pane-input'), host, pane: fc.constant('lower'), data: fc.constantFrom('\x03', 'ls\r'), by: fc.constantFrom('step', 'user') })) },
+    { weight: 1, arbitrary: one(fc.record({ type: fc.constant('firewall'), host, action: fc.constantFrom('add', 'remove'), command: fc.constant('iptables -A OUTPUT -j DROP'), owner: fc.constant('s') })) },
+    { weight: 1, arbitrary: one(fc.record({ type: fc.constant('connection'), host, status: fc.constantFrom('connected', 'disconnected') })) },
+  );
+  return fc.tuple(fc.boolean(), fc.array(fc.tuple(event, time), { maxLength: 80 }), fc.boolean()).map(([start, groups, shuffle]) => {
+    const drafts = groups.flatMap(([list, t]) => list.map((e) => ({ e, t })));
+    // The log is in the order things were logged, not always in time order (transitions are logged once settled).
+    if (shuffle) drafts.sort((a, b) => ((a.t * 7919) % 13) - ((b.t * 7919) % 13));
+    const log: LabEvent[] = [];
+    if (start) log.push({ seq: 0, t: 0, type: 'session-start', sessionId: 's', tool: 'tcplab', hosts: [{ label: 'H2', address: 'a', experimentAddress: 'a', user: 'u' }, { label: 'H1', address: 'b', experimentAddress: 'b', user: 'u' }] });
+    for (const { e, t } of drafts) log.push({ ...e, seq: log.length, t: t / 1000 } as unknown as LabEvent);
+    return log;
+  });
+};
+
+describe('the optimized build gives what the straightforward one gives', () => {
+  const data = (model: TimelineModel): Omit<TimelineModel, 'visible'> => {
+    const { visible: _visible, ...rest } = model;
+    return rest;
+  };
+
+  it('on random logs', () => {
+    fc.assert(
+      fc.property(randomLog(), (log) => {
+        expect(data(buildTimeline(log))).toStrictEqual(buildTimelineReference(log));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('on the recorded sessions and a synthetic one whose clocks the packets must correct', () => {
+    for (const log of [session('normal-teardown'), session('lost-fin'), synthesizeSession(300, { offsetsMs: { H1: 0.5, H2: 0.6 } }), synthesizeSession(300)]) {
+      expect(data(buildTimeline(log))).toStrictEqual(buildTimelineReference(log));
+    }
   });
 });
 
