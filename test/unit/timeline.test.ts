@@ -1,6 +1,8 @@
 /**
  * The timeline model on real session logs recorded on the virtual lab (test/fixtures/pcap/sessions:
- * normal-teardown and lost-fin, with packets captured on both hosts), and on a synthetic log of
+ * normal-teardown and lost-fin, with packets captured on both hosts; test/fixtures/sessions/
+ * *-packets: the same experiments recorded by `tcplab run` with the run's pcap files), the
+ * optimized build against the straightforward one (timeline-reference.ts), and on a synthetic log of
  * 10,000 connections (over 100,000 events) for scale; range queries checked against a full scan.
  */
 import { readFileSync } from 'node:fs';
@@ -11,6 +13,7 @@ import { buildTimeline, IntervalIndex, type TimelineModel, type TimelinePacket, 
 import { synthesizeSession } from '../../shared/src/timeline-synthetic';
 import type { TcpFlag } from '../../shared/src/pcap';
 import { TCP_STATES } from '../../shared/src/tcp-states';
+import { parsePcap } from '../../shared/src/pcap';
 import { buildTimelineReference } from './timeline-reference';
 
 function session(name: string): LabEvent[] {
@@ -164,6 +167,99 @@ describe('lost-fin, recorded on the virtual lab', () => {
   });
 });
 
+/** A run recorded with its packets (test/fixtures/sessions/<name>-packets: the log, result.json, the pcap files). */
+function packetsRun(name: string): { events: LabEvent[]; pcap: (file: string) => ReturnType<typeof parsePcap> } {
+  const dir = new URL(`../fixtures/sessions/${name}-packets/`, import.meta.url);
+  const events = readFileSync(new URL('session.jsonl', dir), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as LabEvent);
+  return { events, pcap: (file) => parsePcap(new Uint8Array(readFileSync(new URL(file, dir)))) };
+}
+
+describe('normal-teardown recorded with packets', () => {
+  const { events, pcap } = packetsRun('normal-teardown');
+  const model = buildTimeline(events);
+
+  it('numbers every packet (1) to (11) in order of sending, each seen leaving one host and arriving at the other', () => {
+    const byNumber = [...model.packets].sort((a, b) => a.number - b.number);
+    expect(byNumber.map((p) => p.number)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(byNumber.map((p) => [p.label, p.receiptLabel])).toEqual(byNumber.map((p) => [`(${p.number})`, `(${p.number}')`]));
+    for (let i = 1; i < byNumber.length; i++) expect(byNumber[i]!.from!.atUs).toBeGreaterThanOrEqual(byNumber[i - 1]!.from!.atUs);
+    for (const p of model.packets) {
+      expect(p.from && p.to && p.from.host !== p.to.host).toBe(true);
+      expect(p.to!.atUs).toBeGreaterThanOrEqual(p.from!.atUs);
+    }
+    // The article's figure: (1) SYN, (2) SYN-ACK, (3) ACK; data and its ACK both ways; (8) FIN H2->H1, (9) its ACK, (10) FIN H1->H2, (11) its ACK.
+    expect(byNumber.map((p) => `${[...p.flags].sort().join('+')} ${p.from!.host}>${p.to!.host}`)).toEqual([
+      'SYN H1>H2',
+      'ACK+SYN H2>H1',
+      'ACK H1>H2',
+      'ACK+PSH H1>H2',
+      'ACK H2>H1',
+      'ACK+PSH H2>H1',
+      'ACK H1>H2',
+      'ACK+FIN H2>H1',
+      'ACK H1>H2',
+      'ACK+FIN H1>H2',
+      'ACK H2>H1',
+    ]);
+    const n = (k: number): TimelinePacket => byNumber[k - 1]!;
+    expect(n(2).ack).toBe((n(1).seq + 1) >>> 0);
+    expect(n(9).ack).toBe((n(8).seq + 1) >>> 0);
+    expect(n(11).ack).toBe((n(10).seq + 1) >>> 0);
+    expect(model.packets.some((p) => p.dropped)).toBe(false);
+  });
+
+  it('has as many packets as each host\'s pcap file, and empty dropped files', () => {
+    for (const host of ['H1', 'H2']) {
+      expect(pcap(`${host}.pcap`).packets).toHaveLength(events.filter((e) => e.type === 'packet' && e.host === host).length);
+      expect(pcap(`${host}-dropped.pcap`).packets).toHaveLength(0);
+    }
+    expect(model.packets.length * 2).toBe(events.filter((e) => e.type === 'packet').length);
+  });
+});
+
+describe('lost-fin recorded with packets', () => {
+  const { events, pcap } = packetsRun('lost-fin');
+  const model = buildTimeline(events);
+
+  it('draws the FIN H1\'s firewall dropped, and each retransmission, as a numbered cross at H1 with no receipt', () => {
+    const crosses = model.packets.filter((p) => p.dropped).sort((a, b) => a.number - b.number);
+    expect(crosses.map((p) => p.number)).toEqual([8, 9, 10, 11, 12, 15, 16]);
+    for (const p of crosses) {
+      expect(p.flags).toContain('FIN');
+      expect(p).toMatchObject({ src: '198.18.77.1:43948', dst: '198.18.77.2:7777', seq: crosses[0]!.seq, from: { host: 'H1' }, dropped: { host: 'H1' }, label: `(${p.number})` });
+      expect(p.to).toBeUndefined();
+      expect(p.dropped!.atUs).toBe(p.from!.atUs);
+    }
+    // As many as NFLOG gave H1's second tcpdump; nothing dropped on H2.
+    expect(pcap('H1-dropped.pcap').packets).toHaveLength(crosses.length);
+    expect(pcap('H2-dropped.pcap').packets).toHaveLength(0);
+    // The handshake before, matched across hosts: (1) SYN, (2) SYN-ACK, (3) ACK.
+    const [syn, synAck, ack] = [1, 2, 3].map((k) => model.packets.find((p) => p.number === k)!);
+    expect(syn).toMatchObject({ flags: ['SYN'], from: { host: 'H1' }, to: { host: 'H2' } });
+    expect(synAck).toMatchObject({ from: { host: 'H2' }, to: { host: 'H1' }, ack: (syn!.seq + 1) >>> 0 });
+    expect(ack).toMatchObject({ from: { host: 'H1' }, to: { host: 'H2' }, ack: (synAck!.seq + 1) >>> 0 });
+    // H2 never acknowledges the FIN; at cleanup its own FIN (13) reaches H1, which acknowledges it (14).
+    expect(model.packets.filter((p) => p.from?.host === 'H2' && p.ack === ((crosses[0]!.seq + 1) >>> 0))).toEqual([]);
+    const finH2 = model.packets.find((p) => p.number === 13)!;
+    expect(finH2).toMatchObject({ from: { host: 'H2' }, to: { host: 'H1' } });
+    expect(finH2.flags).toContain('FIN');
+    expect(model.packets.find((p) => p.number === 14)).toMatchObject({ from: { host: 'H1' }, to: { host: 'H2' }, ack: (finH2.seq + 1) >>> 0 });
+  });
+
+  it('H1 is in FIN_WAIT1 when the first FIN dies, H2 stays ESTABLISHED', () => {
+    const client = thisRunsConnection(model, 'H1', 'FIN_WAIT1');
+    expect(model.transitions.filter((t) => t.connection === client).map((t) => t.state)).toEqual(['SYN_SENT', 'ESTABLISHED', 'FIN_WAIT1']);
+    const server = model.connections[client]!.peer!;
+    expect(model.transitions.filter((t) => t.connection === server).map((t) => t.state)).toEqual(['SYN_RECV', 'ESTABLISHED']);
+    const finWait1 = model.transitions.find((t) => t.connection === client && t.state === 'FIN_WAIT1')!;
+    const first = model.packets.find((p) => p.number === 8)!;
+    expect(first.dropped!.atUs).toBeGreaterThan(finWait1.atUs);
+  });
+});
+
 describe('clock correction', () => {
   it('places host events at host time minus the host offset', () => {
     const events = synthesizeSession(3, { offsetsMs: { H1: 500, H2: -700 } });
@@ -299,7 +395,7 @@ describe('the optimized build gives what the straightforward one gives', () => {
   });
 
   it('on the recorded sessions and a synthetic one whose clocks the packets must correct', () => {
-    for (const log of [session('normal-teardown'), session('lost-fin'), synthesizeSession(300, { offsetsMs: { H1: 0.5, H2: 0.6 } }), synthesizeSession(300)]) {
+    for (const log of [session('normal-teardown'), session('lost-fin'), packetsRun('normal-teardown').events, packetsRun('lost-fin').events, synthesizeSession(300, { offsetsMs: { H1: 0.5, H2: 0.6 } }), synthesizeSession(300)]) {
       expect(data(buildTimeline(log))).toStrictEqual(buildTimelineReference(log));
     }
   });
