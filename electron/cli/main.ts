@@ -25,7 +25,7 @@ const COMMANDS: Array<[name: string, usage: string, summary: string]> = [
   ['lab', 'lab up | down | status', 'build, remove or inspect the local virtual lab (H1 and H2 as network namespaces; Linux, root)'],
   ['demo', 'demo', 'bring the local virtual lab up and run the article\'s two experiments on it (normal-teardown, lost-fin)'],
   ['experiments', 'experiments [--dir DIR]', 'list the built-in experiments and those in DIR (or $TCPLAB_EXPERIMENTS), one line each'],
-  ['run', 'run <experiment|file> (--hosts FILE | --lab local) [--port N] [--out DIR] [--json] [--swap-roles] [--accept-host-key SHA256:...] [--experiments DIR]', 'run an experiment on two hosts, print each host\'s transitions, exit 0 only if the promised states were seen'],
+  ['run', 'run <experiment|file> (--hosts FILE | --lab local) [--port N] [--out DIR] [--json] [--swap-roles] [--no-packets] [--accept-host-key SHA256:...] [--experiments DIR]', 'run an experiment on two hosts, print each host\'s transitions, exit 0 only if the promised states were seen (packets captured into <out>/H1.pcap, H2.pcap unless --no-packets)'],
   ['check', 'check (--hosts FILE | --lab local) [--json] [--accept-host-key SHA256:...]', 'preflight both hosts: ss, netcat flavor, iptables, sudo, tracefs, tcpdump, python3, clock offset; each failing item with the command that fixes it; exit 0 only if nothing required fails'],
   ['figures', FIGURES_USAGE, 'a recorded run\'s figures as SVG and PNG: each host\'s window at an instant, the timeline, the state diagram (no hosts needed)'],
   ['report', REPORT_USAGE, 'a recorded run as one self-contained HTML file (figures, states, transcripts, explanation) that opens offline and prints to PDF'],
@@ -169,11 +169,12 @@ async function runCommand(args: string[]): Promise<number> {
       out: { type: 'string' },
       json: { type: 'boolean', default: false },
       'swap-roles': { type: 'boolean', default: false },
+      'no-packets': { type: 'boolean', default: false },
       'accept-host-key': { type: 'string', multiple: true },
       experiments: { type: 'string' },
     },
   });
-  if (positionals.length !== 1) throw new UsageError('usage: tcplab run <experiment|file> (--hosts FILE | --lab local) [--port N] [--out DIR] [--json]');
+  if (positionals.length !== 1) throw new UsageError('usage: tcplab run <experiment|file> (--hosts FILE | --lab local) [--port N] [--out DIR] [--json] [--no-packets]');
   const hostsFile = hostsFileOption(values);
   let port: number | undefined;
   if (values.port !== undefined) {
@@ -193,6 +194,7 @@ async function runCommand(args: string[]): Promise<number> {
     outDir,
     ...(port !== undefined ? { port } : {}),
     swapRoles: values['swap-roles'],
+    packets: !values['no-packets'],
     acceptedFingerprints: new Set(values['accept-host-key'] ?? []),
     onEvent: (event) => reportEvent(event, progress),
   });

@@ -68,6 +68,12 @@ export interface RunOptions {
    * proceed(); 'all' (the default) runs the steps one after another.
    */
   pace?: 'all' | 'step';
+  /**
+   * Capture the port's packets on both hosts (tcpdump through sudo, `<label>.pcap` and
+   * `<label>-dropped.pcap` in outDir; the default). false: no capture, no NFLOG rules, no
+   * `packet` events (`tcplab run --no-packets`).
+   */
+  packets?: boolean;
 }
 
 export interface RunResult {
@@ -233,7 +239,7 @@ export class ExperimentRun {
       port: this.port,
       log: this.log,
       experiment: experiment.id,
-      captureDir: options.outDir,
+      ...(options.packets === false ? {} : { captureDir: options.outDir }),
       ...(options.acceptedFingerprints ? { acceptedFingerprints: options.acceptedFingerprints } : {}),
       onPaneOutput: (label, pane, text) => writeSync(this.transcripts.get(`${label}/${pane}`)!, text),
     });
