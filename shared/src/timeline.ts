@@ -638,9 +638,14 @@ function packetObjects(events: readonly PacketEvent[], at: ArrayLike<number>, m:
     numbers[byNumber[k]!] = k + 1;
   }
   const byStart = stableOrder(n, starts, numbers);
-  const packets = new Array<TimelinePacket>(n);
-  for (let k = 0; k < n; k++) packets[k] = created[byStart[k]!]!;
-  return packets;
+  return pick(created, byStart);
+}
+
+/** items[order[0]], items[order[1]], ... */
+function pick<T>(items: readonly T[], order: Int32Array): T[] {
+  const out: T[] = [];
+  for (let k = 0; k < order.length; k++) out.push(items[order[k]!]!);
+  return out;
 }
 
 function buildConnections(
@@ -764,8 +769,8 @@ function buildConnections(
   const bandOrder = stableOrder(bands.length, bandStart, new Float64Array(bands.length));
   return {
     connections,
-    transitions: Array.from(transitionOrder, (k) => transitions[k]!),
-    bands: Array.from(bandOrder, (k) => bands[k]!),
+    transitions: pick(transitions, transitionOrder),
+    bands: pick(bands, bandOrder),
   };
 }
 
@@ -797,11 +802,14 @@ export function upperBound(values: ArrayLike<number>, x: number): number {
  * Intervals sorted by start with a max-end segment tree over them: the intervals that intersect
  * [t0, t1] are among those starting at or before t1 (a binary search), and subtrees whose
  * latest end is before t0 are skipped, so a query costs O(log n + k log n), however long some
- * intervals are (a band open for the whole session does not make every query scan everything).
+ * intervals are (a band open for the whole session does not make every query scan everything);
+ * a subtree whose earliest end is at or after t0 is taken whole, without descending.
  */
 export class IntervalIndex<T> {
   private readonly starts: Float64Array;
   private readonly maxEnd: Float64Array;
+  /** The earliest end under each node: a subtree whose intervals all intersect is taken whole. */
+  private readonly minEnd: Float64Array;
   private readonly size: number;
 
   constructor(
@@ -818,8 +826,12 @@ export class IntervalIndex<T> {
     while (size < items.length) size *= 2;
     this.size = size;
     this.maxEnd = new Float64Array(2 * size).fill(-Infinity);
-    items.forEach((item, i) => (this.maxEnd[size + i] = end(item)));
-    for (let node = size - 1; node >= 1; node--) this.maxEnd[node] = Math.max(this.maxEnd[2 * node]!, this.maxEnd[2 * node + 1]!);
+    this.minEnd = new Float64Array(2 * size).fill(Infinity);
+    items.forEach((item, i) => (this.maxEnd[size + i] = this.minEnd[size + i] = end(item)));
+    for (let node = size - 1; node >= 1; node--) {
+      this.maxEnd[node] = Math.max(this.maxEnd[2 * node]!, this.maxEnd[2 * node + 1]!);
+      this.minEnd[node] = Math.min(this.minEnd[2 * node]!, this.minEnd[2 * node + 1]!);
+    }
   }
 
   query(t0: number, t1: number): T[] {
@@ -828,6 +840,11 @@ export class IntervalIndex<T> {
     if (limit === 0) return out;
     const visit = (node: number, lo: number, hi: number): void => {
       if (lo >= limit || this.maxEnd[node]! < t0) return;
+      if (hi <= limit && this.minEnd[node]! >= t0) {
+        // Every interval under this node intersects (long ones, such as bands open to the end): all of them, in order.
+        for (let i = lo; i < hi; i++) out.push(this.items[i]!);
+        return;
+      }
       if (node >= this.size) {
         out.push(this.items[lo]!);
         return;
