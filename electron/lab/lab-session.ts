@@ -227,6 +227,12 @@ export class LabSession {
     poller.on('error', (error) => this.log.append({ type: 'note', host: label, text: error.message }));
     await poller.start();
     this.pollers.push(poller);
+    // Another host's setup failed and closed the session while this one was still preparing:
+    // close() has already stopped the observers it knew of, so this one stops itself.
+    if (this.closed) {
+      poller.stop();
+      throw new Error(`${label}: the session closed while it was being prepared`);
+    }
 
     const tracer = new StateTracer(host, `${TRACE_INSTANCE_PREFIX}${this.sessionId}-${label.toLowerCase()}`, this.options.port);
     tracer.on('transition', (t) => {
@@ -235,6 +241,11 @@ export class LabSession {
     });
     const traceAvailable = await tracer.start();
     this.tracers.push(tracer);
+    if (this.closed) {
+      tracer.stop();
+      poller.stop();
+      throw new Error(`${label}: the session closed while it was being prepared`);
+    }
     this.log.append({
       type: 'capability',
       host: label,

@@ -23,7 +23,7 @@ describe.skipIf(skipReason)('a host without tracefs', () => {
       const result = await new ExperimentRun({ experiment: findExperiment('lost-fin'), hosts: await labHosts(), outDir, typingDelayMs: 0 }).run();
       expect(result.passed).toBe(true);
       const events = readFileSync(join(outDir, 'session.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as LabEvent);
-      const capability = events.find((e): e is Extract<LabEvent, { type: 'capability' }> => e.type === 'capability' && e.host === 'H1');
+      const capability = events.find((e): e is Extract<LabEvent, { type: 'capability' }> => e.type === 'capability' && e.host === 'H1' && e.name === 'tracepoint');
       expect(capability?.ok).toBe(false);
       expect(capability?.detail).toMatch(/polling ss only.*tracefs is not mounted/);
       const h1 = result.hosts.H1!.connections.find((c) => c.states.some((s) => s.state === 'FIN_WAIT1'))!;
