@@ -3,6 +3,7 @@
  * tcplab://app/, never from a remote URL, with a strict Content-Security-Policy. Pure Node (no
  * 'electron' import) so the path and header rules are tested directly.
  */
+import { CONTENT_TYPES } from '../web/content-types';
 import { extname, join, normalize, sep } from 'node:path';
 import { APP_HOST, APP_SCHEME } from './ipc-guard';
 
@@ -24,17 +25,6 @@ export const APP_CSP = [
   "object-src 'none'",
 ].join('; ');
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.woff2': 'font/woff2',
-  '.woff': 'font/woff',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.json': 'application/json',
-};
 
 export type AppFile = { file: string; headers: Record<string, string> } | { status: 404 | 400; reason: string };
 

@@ -7,6 +7,7 @@
  * Origin are checked too, so neither another page in the browser (a WebSocket from any origin
  * would otherwise be accepted) nor a DNS-rebound name can drive the hosts.
  */
+import { CONTENT_TYPES } from './content-types';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -34,17 +35,6 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.woff2': 'font/woff2',
-  '.woff': 'font/woff',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.json': 'application/json',
-};
 
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
   const index = join(options.rendererDir, 'index.html');
