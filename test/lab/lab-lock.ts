@@ -17,7 +17,24 @@ function holderAlive(): boolean {
   }
 }
 
+/** Set by scripts/with-lab.sh to its own pid: a test run started under it already holds the lock. */
+const HELD_BY_PARENT = 'TCPLAB_LAB_LOCK_HOLDER';
+let heldByParent = false;
+
+function lockHolder(): string | undefined {
+  try {
+    return readFileSync(`${LAB_LOCK_DIR}/pid`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
 export async function acquireLabLock(timeoutMs = 30 * 60_000): Promise<void> {
+  const parent = process.env[HELD_BY_PARENT];
+  if (parent !== undefined && parent !== '' && lockHolder() === parent) {
+    heldByParent = true; // waiting for it would wait for ourselves
+    return;
+  }
   const deadline = Date.now() + timeoutMs;
   let told = false;
   for (;;) {
@@ -41,5 +58,6 @@ export async function acquireLabLock(timeoutMs = 30 * 60_000): Promise<void> {
 }
 
 export function releaseLabLock(): void {
+  if (heldByParent) return; // scripts/with-lab.sh releases it when the whole command ends
   rmSync(LAB_LOCK_DIR, { recursive: true, force: true });
 }

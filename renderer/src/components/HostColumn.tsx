@@ -26,8 +26,31 @@ export interface HostColumnProps {
   at?: number | undefined;
 }
 
-export function HostColumn({ label, info, view, role, port, hub, at }: HostColumnProps) {
+/** The status line: while a dropped host is being reconnected, it still says it is disconnected. */
+function statusOf(view: HostView): { text: string; dot: string } {
   const status = STATUS[view.status] ?? STATUS['not connected']!;
+  if (view.lost === undefined || view.status === 'disconnected') return status;
+  return { text: `disconnected · ${status.text}`, dot: 'bg-red-500 animate-pulse' };
+}
+
+/** The banner under the title: what went wrong, and while reconnecting, why and what happens next. */
+function problemOf(view: HostView): string | undefined {
+  if (view.lost !== undefined && view.status !== 'disconnected') {
+    const attempt = view.attempt !== undefined ? ` (attempt ${view.attempt})` : '';
+    const next = view.status === 'reconnecting' ? `reconnecting${attempt}: ${view.detail ?? ''}` : view.status === 'connecting' ? `reconnecting${attempt}: connecting…` : `reconnecting${attempt}: ${view.detail ?? 'failed'}`;
+    return `Connection lost: ${view.lost}. ${capitalized(next)}`;
+  }
+  if (view.detail && (view.status === 'failed' || view.status === 'disconnected' || view.status === 'reconnecting')) return view.detail;
+  return undefined;
+}
+
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+export function HostColumn({ label, info, view, role, port, hub, at }: HostColumnProps) {
+  const status = statusOf(view);
+  const problem = problemOf(view);
   return (
     <article
       className="flex min-h-0 min-w-0 flex-col overflow-hidden rounded-lg border border-slate-300 bg-white shadow-sm dark:border-slate-700 dark:bg-slate-900"
@@ -44,8 +67,8 @@ export function HostColumn({ label, info, view, role, port, hub, at }: HostColum
           {status.text}
         </span>
       </header>
-      {view.detail && (view.status === 'failed' || view.status === 'disconnected' || view.status === 'reconnecting') && (
-        <p className="border-b border-red-200 bg-red-50 px-3 py-1 text-[12px] text-red-800 dark:border-red-900 dark:bg-red-950 dark:text-red-200">{view.detail}</p>
+      {problem !== undefined && (
+        <p data-testid={`host-problem-${label}`} className="border-b border-red-200 bg-red-50 px-3 py-1 text-[12px] text-red-800 dark:border-red-900 dark:bg-red-950 dark:text-red-200">{problem}</p>
       )}
       <div className="flex min-h-0 flex-1 flex-col gap-1 p-1.5">
         <TerminalPane hub={hub} host={label} pane="upper" title="Application" />

@@ -11,6 +11,14 @@ export interface HostView {
   label: string;
   status: ConnectionStatus | 'not connected';
   detail?: string;
+  /**
+   * Why the connection dropped, kept from 'disconnected' until the host is connected again: the
+   * engine reports 'disconnected' and 'reconnecting' in the same tick, so a screen that showed
+   * only the current status would never show the drop itself (both land in one frame).
+   */
+  lost?: string;
+  /** The reconnect attempt under way, while `lost` is set. */
+  attempt?: number;
   /** The latest `ss` snapshot of the experiment port, and when it arrived (controller ms). */
   sockets: SsSocket[];
   snapshotT?: number;
@@ -89,6 +97,11 @@ export function reduce(state: WorkspaceState, session: string, event: LabEvent):
         const next: HostView = { ...h, status: event.status };
         if (event.detail) next.detail = event.detail;
         else delete next.detail;
+        if (event.status === 'disconnected') next.lost = event.detail ?? 'the connection dropped';
+        if (event.status === 'connected' || event.status === 'closed') {
+          delete next.lost;
+          delete next.attempt;
+        } else if (event.attempt !== undefined) next.attempt = event.attempt;
         return next;
       });
     case 'capability':
