@@ -64,12 +64,13 @@ export interface ResolvedJump {
   port: number;
   /** The login on the jump host: as written, else the local user name (as ssh -J). */
   user: string;
-  /** The host's own auth object (same key or agent), or the jump host's proxyJumpAuth. */
+  /** The host's own auth object (same key or agent), or the jump host's proxyJumpAuth (key, agent or its own password). */
   auth: ResolvedAuth;
 }
 
-/** The secrets the app keeps itself (`passwordStored: true` and friends in the hosts file). */
-export type StoredSecretName = 'password' | 'passphrase' | 'sudoPassword';
+/** The secrets the app keeps itself (`passwordStored: true` and friends in the hosts file); `jump...` are the jump host's (proxyJumpAuth). */
+export type StoredSecretName = 'password' | 'passphrase' | 'sudoPassword' | 'jumpPassword' | 'jumpPassphrase';
+export const STORED_SECRET_NAMES: readonly StoredSecretName[] = ['password', 'passphrase', 'sudoPassword', 'jumpPassword', 'jumpPassphrase'];
 export type StoredSecrets = (label: HostLabel, name: StoredSecretName) => string | undefined;
 
 export interface ResolvedHosts {
@@ -201,7 +202,8 @@ async function resolveHost(label: HostLabel, entry: HostEntry, ctx: ResolveConte
 
 /**
  * The jump host: its address, port and login from the ProxyJump text, and its auth: its own
- * proxyJumpAuth, else the host's key or agent (never the host's password: the schema refuses that).
+ * proxyJumpAuth (its secrets stored under the jump... names), else the host's key or agent (never
+ * the host's password: the schema refuses that).
  */
 async function resolveJump(spec: string, own: JumpAuth | undefined, hostAuth: ResolvedAuth | undefined, ctx: ResolveContext): Promise<ResolvedJump | undefined> {
   const parsed = parseProxyJump(spec);
@@ -211,9 +213,7 @@ async function resolveJump(spec: string, own: JumpAuth | undefined, hostAuth: Re
   }
   let auth: ResolvedAuth | undefined;
   if (own !== undefined) {
-    // The schema refuses a password here; narrow for the compiler.
-    if (own.type === 'password') return undefined;
-    auth = await resolveAuth(own, ['proxyJumpAuth'], ctx);
+    auth = await resolveAuth(own, ['proxyJumpAuth'], ctx, JUMP_SECRETS);
   } else if (hostAuth?.type === 'password') {
     ctx.problems.push({ path: ['proxyJump'], message: 'this host logs in with a password, which is never sent to another machine: give the jump host its own login (proxyJumpAuth)' });
     return undefined;
@@ -224,13 +224,23 @@ async function resolveJump(spec: string, own: JumpAuth | undefined, hostAuth: Re
   return { spec, address: parsed.address, port: parsed.port, user: parsed.user ?? ctx.localUser, auth };
 }
 
-async function resolveAuth(auth: HostAuth | Exclude<JumpAuth, { type: 'password' }>, base: PropertyKey[], ctx: ResolveContext): Promise<ResolvedAuth | undefined> {
+/** Which stored secrets an auth block's `...Stored: true` refer to, and how messages name them. */
+interface SecretNames {
+  password: StoredSecretName;
+  passphrase: StoredSecretName;
+  /** Prefix for messages: '' for the host, "jump host's " for proxyJumpAuth. */
+  whose: string;
+}
+const HOST_SECRETS: SecretNames = { password: 'password', passphrase: 'passphrase', whose: '' };
+const JUMP_SECRETS: SecretNames = { password: 'jumpPassword', passphrase: 'jumpPassphrase', whose: "jump host's " };
+
+async function resolveAuth(auth: HostAuth | JumpAuth, base: PropertyKey[], ctx: ResolveContext, names: SecretNames = HOST_SECRETS): Promise<ResolvedAuth | undefined> {
   switch (auth.type) {
     case 'key': {
       const keyFile = ctx.resolvePath(auth.keyFile);
       let passphrase: string | undefined;
       if (auth.passphraseStored) {
-        passphrase = readStored('passphrase', [...base, 'passphraseStored'], 'key passphrase', ctx);
+        passphrase = readStored(names.passphrase, [...base, 'passphraseStored'], `${names.whose}key passphrase`, ctx);
         if (passphrase === undefined) return undefined;
       }
       const privateKey = await readKeyFile(keyFile, [...base, 'keyFile'], ctx, passphrase);
@@ -266,7 +276,7 @@ async function resolveAuth(auth: HostAuth | Exclude<JumpAuth, { type: 'password'
       } else if (auth.passwordEnv !== undefined) {
         password = readSecretEnv(auth.passwordEnv, [...base, 'passwordEnv'], 'password', ctx);
       } else if (auth.passwordStored) {
-        password = readStored('password', [...base, 'passwordStored'], 'password', ctx);
+        password = readStored(names.password, [...base, 'passwordStored'], `${names.whose}password`, ctx);
       }
       if (password === undefined) return undefined;
       return defineSecret({ type: 'password' } as ResolvedAuth & { type: 'password' }, 'password', password);

@@ -15,7 +15,7 @@ import type { HostsSetupInput, HostSetup, HostSetupView, HostsView, SecretSource
 import { HostsSetupInput as HostsSetupSchema } from '../../shared/src/hosts-api';
 import { HOST_LABELS, parseHostsFile, type HostEntry, type HostLabel, type HostsFile } from '../../shared/src/hosts-file';
 import { describeIssues } from '../../shared/src/lab-api';
-import { ConfigError, DEFAULT_KNOWN_HOSTS, expandPath, readHostsFile, type ResolvedHosts, type StoredSecretName } from './hosts-config';
+import { ConfigError, DEFAULT_KNOWN_HOSTS, expandPath, readHostsFile, STORED_SECRET_NAMES, type ResolvedHosts, type StoredSecretName } from './hosts-config';
 
 export interface SecretStore {
   readonly kind: 'encrypted' | 'memory' | 'unavailable';
@@ -82,7 +82,7 @@ export class EncryptedSecretStore implements SecretStore {
         const raw = JSON.parse(text) as unknown;
         if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${file}: not a TCP Lab secrets file`);
         for (const [key, value] of Object.entries(raw)) {
-          if (typeof value !== 'string' || !/^H[12]\.(password|passphrase|sudoPassword)$/.test(key)) continue;
+          if (typeof value !== 'string' || !/^H[12]\.(password|passphrase|sudoPassword|jumpPassword|jumpPassphrase)$/.test(key)) continue;
           store.values.set(key, cipher.decrypt(Buffer.from(value, 'base64')));
         }
       }
@@ -198,7 +198,18 @@ export class HostsStore {
       sudo: entry.sudo,
       sudoPassword: entry.sudo === 'password' ? source(entry.sudoPasswordFile, entry.sudoPasswordEnv, entry.sudoPasswordStored, 'sudoPassword') : { kind: 'none' },
       ...(entry.proxyJump !== undefined ? { proxyJump: entry.proxyJump } : {}),
+      ...(entry.proxyJumpAuth !== undefined ? { proxyJumpAuth: this.viewJumpAuth(entry.proxyJumpAuth, stored, source) } : {}),
     };
+  }
+
+  private viewJumpAuth(
+    auth: NonNullable<HostEntry['proxyJumpAuth']>,
+    stored: (name: StoredSecretName) => SecretSource,
+    source: (file: string | undefined, env: string | undefined, isStored: boolean | undefined, name: StoredSecretName) => SecretSource,
+  ): NonNullable<HostSetupView['proxyJumpAuth']> {
+    if (auth.type === 'key') return { type: 'key', keyFile: auth.keyFile, passphrase: auth.passphraseStored ? stored('jumpPassphrase') : { kind: 'none' } };
+    if (auth.type === 'agent') return { type: 'agent' };
+    return { type: 'password', password: source(auth.passwordFile, auth.passwordEnv, auth.passwordStored, 'jumpPassword') };
   }
 
   /**
@@ -286,13 +297,47 @@ export class HostsStore {
     } else {
       secrets.push([label, 'sudoPassword', undefined]);
     }
+    const jumpAuth = host.proxyJump !== undefined && host.proxyJump !== '' ? host.proxyJumpAuth : undefined;
     if (host.proxyJump !== undefined && host.proxyJump !== '') {
       entry.proxyJump = host.proxyJump;
-      // The view does not edit the jump host's own login (proxyJumpAuth, written by hand): keep it
-      // while the jump host stays the same.
-      if (previous?.proxyJumpAuth !== undefined && previous.proxyJump === host.proxyJump) entry.proxyJumpAuth = previous.proxyJumpAuth;
+      if (jumpAuth !== undefined) entry.proxyJumpAuth = this.jumpEntryFor(label, jumpAuth, previous?.proxyJumpAuth, secrets, problems);
     }
+    if (jumpAuth?.type !== 'key') secrets.push([label, 'jumpPassphrase', undefined]);
+    if (jumpAuth?.type !== 'password') secrets.push([label, 'jumpPassword', undefined]);
     return entry;
+  }
+
+  /** The jump host's own login (proxyJumpAuth), its secrets kept as the host's are. */
+  private jumpEntryFor(
+    label: HostLabel,
+    auth: NonNullable<HostSetup['proxyJumpAuth']>,
+    previous: HostEntry['proxyJumpAuth'],
+    secrets: Array<[HostLabel, StoredSecretName, string | undefined]>,
+    problems: string[],
+  ): Record<string, unknown> {
+    const kept = (name: StoredSecretName): boolean => this.options.secrets.get(label, name) !== undefined;
+    if (auth.type === 'agent') return { type: 'agent' };
+    if (auth.type === 'key') {
+      const out: Record<string, unknown> = { type: 'key', keyFile: auth.keyFile };
+      if (auth.passphrase !== undefined) {
+        secrets.push([label, 'jumpPassphrase', auth.passphrase]);
+        out.passphraseStored = true;
+      } else if (kept('jumpPassphrase') && previous?.type === 'key' && previous.passphraseStored) {
+        out.passphraseStored = true;
+      } else {
+        secrets.push([label, 'jumpPassphrase', undefined]);
+      }
+      return out;
+    }
+    if (auth.password !== undefined) {
+      secrets.push([label, 'jumpPassword', auth.password]);
+      return { type: 'password', passwordStored: true };
+    }
+    if (kept('jumpPassword')) return { type: 'password', passwordStored: true };
+    if (previous?.type === 'password' && previous.passwordFile !== undefined) return { type: 'password', passwordFile: previous.passwordFile };
+    if (previous?.type === 'password' && previous.passwordEnv !== undefined) return { type: 'password', passwordEnv: previous.passwordEnv };
+    problems.push(`${label}: enter the jump host's password`);
+    return { type: 'password' };
   }
 
   /** Makes another hosts file (the virtual lab's) this one: paths made absolute, secrets by reference. */
@@ -324,7 +369,7 @@ export class HostsStore {
         ...(h.sudoPasswordFile ? { sudoPasswordFile: abs(h.sudoPasswordFile) } : {}),
         ...(h.sudoPasswordEnv ? { sudoPasswordEnv: h.sudoPasswordEnv } : {}),
       };
-      for (const name of ['password', 'passphrase', 'sudoPassword'] as const) await this.options.secrets.set(label, name, undefined);
+      for (const name of STORED_SECRET_NAMES) await this.options.secrets.set(label, name, undefined);
     }
     const out = `# TCP Lab hosts: the local virtual lab (from ${otherFile}).\n${stringify({ knownHosts: abs(doc.knownHosts ?? DEFAULT_KNOWN_HOSTS), hosts })}`;
     const check = parseHostsFile(out, this.file);

@@ -531,6 +531,7 @@ export function describeConnectFailure(error: unknown): ApiError {
         ...(key ? { knownHostsFile: key.knownHostsFile } : {}),
         ...(key?.knownFingerprints ? { knownFingerprints: key.knownFingerprints } : {}),
         ...(key?.fix ? { fix: key.fix } : {}),
+        ...(e.jumpHost !== undefined ? { jumpHost: e.jumpHost } : {}),
       });
     }
     messages.push(e instanceof Error ? e.message : String(e));

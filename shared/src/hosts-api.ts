@@ -24,6 +24,16 @@ export const SecretSource = z.discriminatedUnion('kind', [
 ]);
 export type SecretSource = z.infer<typeof SecretSource>;
 
+/**
+ * The jump host's own login (the hosts file's proxyJumpAuth), as the view edits it. Absent: the
+ * jump host is logged in to with the host's own key or agent. A secret left out keeps what the app has.
+ */
+export const JumpAuthInput = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('key'), keyFile: LocalPath, passphrase: Secret.optional() }),
+  z.strictObject({ type: z.literal('agent') }),
+  z.strictObject({ type: z.literal('password'), password: Secret.optional() }),
+]);
+
 /** One host as the renderer sends it to be saved. A secret left out keeps what the app has. */
 export const HostSetupInput = z.strictObject({
   name: z.string().max(60, 'must be at most 60 characters').default(''),
@@ -39,6 +49,8 @@ export const HostSetupInput = z.strictObject({
   sudo: SudoMode,
   sudoPassword: Secret.optional(),
   proxyJump: ProxyJump.optional(),
+  /** Only with proxyJump. */
+  proxyJumpAuth: JumpAuthInput.optional(),
 });
 export type HostSetupInput = z.input<typeof HostSetupInput>;
 export type HostSetup = z.infer<typeof HostSetupInput>;
@@ -61,6 +73,14 @@ export const HostSetupView = z.strictObject({
   sudo: SudoMode,
   sudoPassword: SecretSource,
   proxyJump: z.string().optional(),
+  /** The jump host's own login; absent: the host's key or agent. */
+  proxyJumpAuth: z
+    .discriminatedUnion('type', [
+      z.strictObject({ type: z.literal('key'), keyFile: z.string(), passphrase: SecretSource }),
+      z.strictObject({ type: z.literal('agent') }),
+      z.strictObject({ type: z.literal('password'), password: SecretSource }),
+    ])
+    .optional(),
 });
 export type HostSetupView = z.infer<typeof HostSetupView>;
 

@@ -25,8 +25,8 @@
  * saying so. Optional: `name` (what the lab calls the machine) and `proxyJump` (as in
  * ssh_config: `[user@]host[:port]`, one jump host; the login name defaults to your local user
  * name, as with `ssh -J`). The jump host is logged in to with the host's own key or agent, or
- * with `proxyJumpAuth: { type: key, keyFile: <path> }` or `{ type: agent }` (never with a
- * password: a host that logs in with a password needs proxyJumpAuth). Paths stay as
+ * with its own `proxyJumpAuth`, written like `auth` (key, agent or password; the host's password
+ * is never sent to the jump host, so a host that logs in with a password needs it). Paths stay as
  * written here; electron/lab/hosts-config.ts resolves them and reads the secrets.
  */
 import { z } from 'zod';
@@ -138,29 +138,13 @@ export function parseProxyJump(value: string): { user?: string; address: string;
   return { ...(m[1] !== undefined ? { user: m[1] } : {}), address, port };
 }
 
-const NO_JUMP_PASSWORD =
-  'the jump host logs in with a key or ssh-agent only: write proxyJumpAuth: { type: key, keyFile: <path> } or { type: agent } (a password-protected key: add it to ssh-agent)';
-
 /**
  * How the jump host is logged in to, when not with the host's own key or agent (OpenSSH's
- * IdentityFile for the jump host). Key files without a passphrase, or ssh-agent.
+ * IdentityFile for the jump host): a key file (its passphrase kept by the app:
+ * `passphraseStored: true`), ssh-agent, or a password of its own (passwordFile, passwordEnv or
+ * passwordStored, as for a host). The host's own password is never sent to the jump host.
  */
-export const JumpAuth = z.discriminatedUnion('type', [
-  z
-    .object({
-      type: z.literal('key'),
-      keyFile: PathString,
-      passphraseStored: refused('a jump host key with a passphrase is not kept by TCP Lab: add the key to ssh-agent (ssh-add <path>) and write proxyJumpAuth: { type: agent }'),
-      privateKey: refused(NO_INLINE_KEY),
-      password: refused(NO_PASSWORD),
-    })
-    .strict(),
-  AgentAuth,
-  z
-    .object({ type: z.literal('password') })
-    .loose()
-    .superRefine((_auth, ctx) => ctx.addIssue({ code: 'custom', path: ['type'], message: NO_JUMP_PASSWORD })),
-]);
+export const JumpAuth = z.discriminatedUnion('type', [KeyAuth, AgentAuth, PasswordAuth]);
 export type JumpAuth = z.infer<typeof JumpAuth>;
 
 export const HostEntry = z
@@ -217,7 +201,7 @@ export const HostEntry = z
         ctx.addIssue({
           code: 'custom',
           path: ['proxyJump'],
-          message: 'this host logs in with a password, which is never sent to another machine: give the jump host its own login, proxyJumpAuth: { type: key, keyFile: <path> } or { type: agent }',
+          message: 'this host logs in with a password, which is never sent to another machine: give the jump host its own login, proxyJumpAuth: { type: key, keyFile: <path> }, { type: agent } or { type: password, passwordFile: <path> }',
         });
       }
       if (host.proxyJumpAuth !== undefined && host.proxyJump === undefined) {

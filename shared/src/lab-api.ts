@@ -217,6 +217,8 @@ export const HostProblem = z.strictObject({
   knownFingerprints: z.array(Fingerprint).optional(),
   knownHostsFile: z.string().optional(),
   fix: z.string().optional(),
+  /** Set when the problem is with the host's jump host (ProxyJump, as written: `[user@]host[:port]`), not the host itself. */
+  jumpHost: z.string().optional(),
 });
 export type HostProblem = z.infer<typeof HostProblem>;
 

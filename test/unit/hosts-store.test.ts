@@ -136,16 +136,85 @@ describe('HostsStore', () => {
     expect(view.problem).toMatch(/H2: the key passphrase is kept/);
   });
 
-  it('keeps a jump host login written by hand (proxyJumpAuth) while the view saves the same jump host', async () => {
+  it('shows a jump host login written by hand (proxyJumpAuth), and keeps it when the view saves it back', async () => {
     const file = join(dir, 'hosts.yaml');
     const store = new HostsStore({ file, secrets: new MemorySecretStore() });
     await store.save(setup);
-    writeFileSync(file, readFileSync(file, 'utf8').replace(/^(\s+)proxyJump: (.*)$/m, '$1proxyJump: $2\n$1proxyJumpAuth:\n$1  type: agent'));
-    expect(parseHostsFile(readFileSync(file, 'utf8'), file)).toMatchObject({ ok: true, value: { hosts: { H2: { proxyJumpAuth: { type: 'agent' } } } } });
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/^(\s+)proxyJump: (.*)$/m, '$1proxyJump: $2\n$1proxyJumpAuth:\n$1  type: password\n$1  passwordEnv: JUMP_PASS'));
+    expect(parseHostsFile(readFileSync(file, 'utf8'), file)).toMatchObject({ ok: true, value: { hosts: { H2: { proxyJumpAuth: { type: 'password', passwordEnv: 'JUMP_PASS' } } } } });
+    const view = await store.view({ available: true });
+    expect(view.hosts?.H2.proxyJumpAuth).toEqual({ type: 'password', password: { kind: 'env', name: 'JUMP_PASS' } });
+    // The view sends back what it showed, the password left out: the reference stays.
+    await store.save({ ...setup, H2: { ...setup.H2, proxyJumpAuth: { type: 'password' } } });
+    expect(readFileSync(file, 'utf8')).toMatch(/proxyJumpAuth:\n\s+type: password\n\s+passwordEnv: JUMP_PASS/);
+    // "Same as this host": no proxyJumpAuth.
     await store.save(setup);
-    expect(readFileSync(file, 'utf8')).toMatch(/proxyJumpAuth:\n\s+type: agent/);
-    await store.save({ ...setup, H2: { ...setup.H2, proxyJump: 'other.example.org' } });
     expect(readFileSync(file, 'utf8')).not.toContain('proxyJumpAuth');
+  });
+
+  for (const mode of ['encrypted', 'memory'] as const) {
+    it(`keeps the jump host's own password and key passphrase as the other secrets (${mode}), never in the hosts file`, async () => {
+      const JUMP_PASSWORD = 'jump-Login-Secret-2718';
+      const JUMP_PASSPHRASE = 'jump-Passphrase-3141';
+      const jumpKey = join(dir, 'id_ed25519_jump');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', JUMP_PASSPHRASE, '-f', jumpKey]);
+      const file = join(dir, 'hosts.yaml');
+      const secretsFile = join(dir, 'secrets.json');
+      const cipher = aesCipher();
+      const open = async () => new HostsStore({ file, secrets: mode === 'encrypted' ? await EncryptedSecretStore.open(secretsFile, cipher) : memory });
+      const memory = new MemorySecretStore();
+      const store = await open();
+      // H1 logs in with a password: its jump host needs a login of its own, here a password.
+      const withJumps: HostsSetupInput = {
+        H1: { ...setup.H1, proxyJump: 'gw@bastion.example.org', proxyJumpAuth: { type: 'password', password: JUMP_PASSWORD } },
+        H2: { ...setup.H2, proxyJumpAuth: { type: 'key', keyFile: jumpKey, passphrase: JUMP_PASSPHRASE } },
+      };
+      await store.save(withJumps);
+      const text = readFileSync(file, 'utf8');
+      expect(parseHostsFile(text, file)).toMatchObject({
+        ok: true,
+        value: { hosts: { H1: { proxyJumpAuth: { type: 'password', passwordStored: true } }, H2: { proxyJumpAuth: { type: 'key', keyFile: jumpKey, passphraseStored: true } } } },
+      });
+      for (const secret of [JUMP_PASSWORD, JUMP_PASSPHRASE]) expect(everything()).not.toContain(secret);
+      if (mode === 'encrypted') expect(Object.keys(JSON.parse(readFileSync(secretsFile, 'utf8')) as object).sort()).toEqual(['H1.jumpPassword', 'H1.password', 'H2.jumpPassphrase', 'H2.passphrase', 'H2.sudoPassword']);
+      else expect(readdirSync(dir)).not.toContain('secrets.json');
+
+      // Reloaded (a new store on the same files and keyring, or the same memory): the view says they are kept, resolving reads them.
+      const again = await open();
+      const view = await again.view({ available: true });
+      expect(view.problem).toBeUndefined();
+      expect(view.hosts?.H1.proxyJumpAuth).toEqual({ type: 'password', password: { kind: 'stored' } });
+      expect(view.hosts?.H2.proxyJumpAuth).toEqual({ type: 'key', keyFile: jumpKey, passphrase: { kind: 'stored' } });
+      const resolved = await again.resolve();
+      const j1 = resolved.hosts.H1.jump?.auth;
+      const j2 = resolved.hosts.H2.jump?.auth;
+      expect(j1?.type === 'password' && j1.password).toBe(JUMP_PASSWORD);
+      expect(j2?.type === 'key' && j2.passphrase).toBe(JUMP_PASSPHRASE);
+      expect(resolved.hosts.H1.auth.type === 'password' && resolved.hosts.H1.auth.password).toBe(PASSWORD); // the host's own, apart
+      expect(JSON.stringify(resolved)).not.toMatch(new RegExp(`${JUMP_PASSWORD}|${JUMP_PASSPHRASE}`));
+
+      // Saved back without the secrets (as the view does): kept. Switched to agent: the jump secret is forgotten.
+      await again.save({ H1: { ...withJumps.H1, proxyJumpAuth: { type: 'password' } }, H2: { ...withJumps.H2, proxyJumpAuth: { type: 'key', keyFile: jumpKey } } });
+      const kept = await again.resolve();
+      expect(kept.hosts.H1.jump?.auth.type === 'password' && kept.hosts.H1.jump.auth.password).toBe(JUMP_PASSWORD);
+      expect(kept.hosts.H2.jump?.auth.type === 'key' && kept.hosts.H2.jump.auth.passphrase).toBe(JUMP_PASSPHRASE);
+      await again.save({ ...withJumps, H2: { ...withJumps.H2, proxyJumpAuth: { type: 'agent' } } });
+      expect((await again.view({ available: true })).hosts?.H2.proxyJumpAuth).toEqual({ type: 'agent' });
+      if (mode === 'encrypted') expect(Object.keys(JSON.parse(readFileSync(secretsFile, 'utf8')) as object)).not.toContain('H2.jumpPassphrase');
+
+      // A jump password needed and nowhere: refused, naming it.
+      const fresh = new HostsStore({ file: join(dir, 'other.yaml'), secrets: new MemorySecretStore() });
+      await expect(fresh.save({ ...withJumps, H1: { ...withJumps.H1, proxyJumpAuth: { type: 'password' } } })).rejects.toThrow(/H1: enter the jump host's password/);
+    });
+  }
+
+  it('browser mode after a restart: a jump host secret kept in memory is reported missing, by name', async () => {
+    const file = join(dir, 'hosts.yaml');
+    await new HostsStore({ file, secrets: new MemorySecretStore() }).save({ ...setup, H2: { ...setup.H2, proxyJumpAuth: { type: 'password', password: 'x-jump-pw' } } });
+    const restarted = new HostsStore({ file, secrets: new MemorySecretStore() });
+    const view = await restarted.view({ available: true });
+    expect(view.hosts?.H2.proxyJumpAuth).toEqual({ type: 'password', password: { kind: 'missing' } });
+    expect(view.problem).toMatch(/H2: the jump host's password is kept by TCP Lab \(in memory in browser mode, forgotten when it restarts\)/);
   });
 
   it('refuses input that is not a host, and a password that is needed and nowhere, writing nothing', async () => {

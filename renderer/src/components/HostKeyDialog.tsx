@@ -40,10 +40,16 @@ export function HostKeyDialog({ problems, hosts, onConnect, onCancel, onRemoveKe
             const info = hosts.find((h) => h.label === p.host);
             return (
               <li key={p.host} className="rounded-lg border border-slate-200 p-3 dark:border-slate-700" data-testid={`hostkey-${p.host}`}>
-                <div className="mb-1 flex items-baseline gap-2">
-                  <strong>{p.host}</strong>
-                  <span className="font-mono text-[12px] text-slate-500">{info ? `${info.user}@${info.address}:${info.port}` : ''}</span>
+                <div className="mb-1 flex flex-wrap items-baseline gap-2">
+                  <strong>{p.jumpHost !== undefined ? `${p.host}'s jump host` : p.host}</strong>
+                  <span className="font-mono text-[12px] text-slate-500">{p.jumpHost ?? (info ? `${info.user}@${info.address}:${info.port}` : '')}</span>
                 </div>
+                {p.jumpHost !== undefined && (
+                  <p className="mb-1 text-[12.5px] text-slate-600 dark:text-slate-300" data-testid={`hostkey-jump-${p.host}`}>
+                    This key is the jump host&apos;s ({p.jumpHost}), which {p.host} is reached through, not {p.host}&apos;s own. Accepting it records it for{' '}
+                    {p.jumpHost}; {p.host}&apos;s own key is checked next, through it.
+                  </p>
+                )}
                 <div className="mb-2 break-all rounded bg-slate-100 px-2 py-1.5 font-mono text-[13px] dark:bg-slate-800" data-testid={`fingerprint-${p.host}`}>
                   {p.fingerprint}
                 </div>
@@ -71,7 +77,7 @@ export function HostKeyDialog({ problems, hosts, onConnect, onCancel, onRemoveKe
           ))}
           {others.map((p) => (
             <li key={p.host} className="rounded-lg border border-red-200 bg-red-50 p-3 text-sm text-red-900 dark:border-red-900 dark:bg-red-950 dark:text-red-100">
-              <strong>{p.host}: </strong>
+              <strong>{p.jumpHost !== undefined ? `${p.host}'s jump host ${p.jumpHost}: ` : `${p.host}: `}</strong>
               {p.message}
             </li>
           ))}

@@ -11,6 +11,8 @@ export function ChangedKeyPanel({ problem, onRemoveKey }: { problem: HostProblem
   const [done, setDone] = useState<string>();
   const [error, setError] = useState<string>();
   const host = problem.host as 'H1' | 'H2';
+  /** Whose key it is: the host's, or its jump host's (ProxyJump). */
+  const whose = problem.jumpHost !== undefined ? `${host}'s jump host ${problem.jumpHost}` : host;
   const remove = async () => {
     setError(undefined);
     try {
@@ -23,7 +25,14 @@ export function ChangedKeyPanel({ problem, onRemoveKey }: { problem: HostProblem
   };
   return (
     <li className="rounded-lg border-2 border-red-400 bg-red-50 p-3 text-sm text-red-950 dark:border-red-800 dark:bg-red-950 dark:text-red-50" data-testid={`changed-key-${host}`}>
-      <div className="mb-1 font-semibold">{host}: the host key has changed. Connection refused.</div>
+      <div className="mb-1 font-semibold" data-testid={`changed-title-${host}`}>
+        {whose}: the host key has changed. Connection refused.
+      </div>
+      {problem.jumpHost !== undefined && (
+        <p className="mb-1 text-[12.5px]">
+          This is the key of the jump host {host} is reached through, not {host}&apos;s own; nothing was sent to {host}.
+        </p>
+      )}
       <dl className="mb-2 grid grid-cols-[11rem_1fr] gap-x-2 gap-y-1 font-mono text-[12.5px]">
         <dt className="font-sans">Presented now</dt>
         <dd className="break-all" data-testid={`changed-now-${host}`}>
@@ -54,7 +63,7 @@ export function ChangedKeyPanel({ problem, onRemoveKey }: { problem: HostProblem
       ) : onRemoveKey ? (
         <div className="flex flex-wrap items-center gap-2" data-testid={`remove-key-confirm-${host}`}>
           <span>
-            Remove {host}&apos;s old key from {problem.knownHostsFile ?? 'known_hosts'}? Do this only if you know the host was reinstalled.
+            Remove {whose}&apos;s old key from {problem.knownHostsFile ?? 'known_hosts'}? Do this only if you know the host was reinstalled.
           </span>
           <button type="button" data-testid={`remove-key-yes-${host}`} onClick={() => void remove()} className="rounded-md bg-red-700 px-3 py-1 text-sm font-semibold text-white hover:bg-red-800">
             Yes, remove it

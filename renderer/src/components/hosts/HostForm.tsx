@@ -3,6 +3,8 @@ import type { HostSetupInput, HostSetupView, SecretSource } from '../../../../sh
 
 export type AuthType = 'key' | 'agent' | 'password';
 export type SudoChoice = 'none' | 'passwordless' | 'password';
+/** The jump host's login: 'host' is the host's own key or agent (no proxyJumpAuth). */
+export type JumpAuthType = 'host' | AuthType;
 
 /** The form's state: text as typed; secrets typed here are sent once, on save, and never shown back. */
 export interface HostFormState {
@@ -21,6 +23,12 @@ export interface HostFormState {
   sudoPassword: string;
   sudoSource: SecretSource;
   proxyJump: string;
+  jumpAuthType: JumpAuthType;
+  jumpKeyFile: string;
+  jumpPassphrase: string;
+  jumpPassphraseSource: SecretSource;
+  jumpPassword: string;
+  jumpPasswordSource: SecretSource;
 }
 
 const NONE: SecretSource = { kind: 'none' };
@@ -42,6 +50,12 @@ export function emptyForm(): HostFormState {
     sudoPassword: '',
     sudoSource: NONE,
     proxyJump: '',
+    jumpAuthType: 'host',
+    jumpKeyFile: '~/.ssh/id_ed25519',
+    jumpPassphrase: '',
+    jumpPassphraseSource: NONE,
+    jumpPassword: '',
+    jumpPasswordSource: NONE,
   };
 }
 
@@ -60,6 +74,10 @@ export function formFromView(view: HostSetupView): HostFormState {
     sudo: view.sudo,
     sudoSource: view.sudoPassword,
     proxyJump: view.proxyJump ?? '',
+    jumpAuthType: view.proxyJumpAuth?.type ?? 'host',
+    jumpKeyFile: view.proxyJumpAuth?.type === 'key' ? view.proxyJumpAuth.keyFile : '~/.ssh/id_ed25519',
+    jumpPassphraseSource: view.proxyJumpAuth?.type === 'key' ? view.proxyJumpAuth.passphrase : NONE,
+    jumpPasswordSource: view.proxyJumpAuth?.type === 'password' ? view.proxyJumpAuth.password : NONE,
   };
 }
 
@@ -71,6 +89,14 @@ export function formToInput(form: HostFormState): HostSetupInput {
       : form.authType === 'agent'
         ? { type: 'agent' }
         : { type: 'password', ...(form.password ? { password: form.password } : {}) };
+  const jumpAuth: HostSetupInput['proxyJumpAuth'] =
+    form.jumpAuthType === 'key'
+      ? { type: 'key', keyFile: form.jumpKeyFile.trim(), ...(form.jumpPassphrase ? { passphrase: form.jumpPassphrase } : {}) }
+      : form.jumpAuthType === 'agent'
+        ? { type: 'agent' }
+        : form.jumpAuthType === 'password'
+          ? { type: 'password', ...(form.jumpPassword ? { password: form.jumpPassword } : {}) }
+          : undefined;
   return {
     name: form.name.trim(),
     address: form.address.trim(),
@@ -80,7 +106,7 @@ export function formToInput(form: HostFormState): HostSetupInput {
     auth,
     sudo: form.sudo,
     ...(form.sudo === 'password' && form.sudoPassword ? { sudoPassword: form.sudoPassword } : {}),
-    ...(form.proxyJump.trim() ? { proxyJump: form.proxyJump.trim() } : {}),
+    ...(form.proxyJump.trim() ? { proxyJump: form.proxyJump.trim(), ...(jumpAuth ? { proxyJumpAuth: jumpAuth } : {}) } : {}),
   };
 }
 
@@ -187,6 +213,39 @@ export function HostForm({ label, form, onChange }: { label: 'H1' | 'H2'; form: 
           <input className={input} data-testid={id('proxy-jump')} value={form.proxyJump} placeholder="lab@gateway.example.org" onChange={(e) => set('proxyJump', e.target.value)} />
         </Field>
       </div>
+      {form.proxyJump.trim() !== '' && (
+        <div className="mt-2 grid grid-cols-[10rem_1fr] gap-2" data-testid={id('jump-auth-fields')}>
+          <Field label="Jump host login">
+            <select className={input} data-testid={id('jump-auth')} value={form.jumpAuthType} onChange={(e) => set('jumpAuthType', e.target.value as JumpAuthType)}>
+              <option value="host">Same as this host</option>
+              <option value="key">Key file</option>
+              <option value="agent">ssh-agent</option>
+              <option value="password">Password</option>
+            </select>
+          </Field>
+          {form.jumpAuthType === 'host' && (
+            <p className="self-end pb-1 text-[12px] text-slate-500">
+              {form.authType === 'password' ? 'This host logs in with a password, which is never sent to the jump host: choose the jump host’s own login.' : 'The jump host is logged in to with this host’s key or agent.'}
+            </p>
+          )}
+          {form.jumpAuthType === 'key' && (
+            <div className="grid grid-cols-[minmax(0,1fr)_9rem] gap-2">
+              <Field label="Jump host key file">
+                <input className={input} data-testid={id('jump-key-file')} value={form.jumpKeyFile} onChange={(e) => set('jumpKeyFile', e.target.value)} />
+              </Field>
+              <Field label="Passphrase (if any)" hint={describeSource(form.jumpPassphraseSource)}>
+                <input className={input} type="password" autoComplete="off" data-testid={id('jump-passphrase')} value={form.jumpPassphrase} onChange={(e) => set('jumpPassphrase', e.target.value)} />
+              </Field>
+            </div>
+          )}
+          {form.jumpAuthType === 'agent' && <p className="self-end pb-1 text-[12px] text-slate-500">The jump host is logged in to with the ssh-agent’s keys ($SSH_AUTH_SOCK).</p>}
+          {form.jumpAuthType === 'password' && (
+            <Field label="Jump host password" hint={describeSource(form.jumpPasswordSource)}>
+              <input className={input} type="password" autoComplete="off" data-testid={id('jump-password')} value={form.jumpPassword} onChange={(e) => set('jumpPassword', e.target.value)} />
+            </Field>
+          )}
+        </div>
+      )}
     </fieldset>
   );
 }
