@@ -21,7 +21,7 @@ import type { ResolvedHosts } from '../lab/hosts-config';
 import { HOST_LABELS, LabSession } from '../lab/lab-session';
 import { HostConnectError } from '../lab/ssh-host';
 import { mkdirSync } from 'node:fs';
-import type { HostsView } from '../../shared/src/hosts-api';
+import { LOCAL_LAB_PROGRESS, type HostsView } from '../../shared/src/hosts-api';
 import type { HostsStore } from '../lab/hosts-store';
 import { HostsError } from '../lab/hosts-store';
 import { removeKnownHost, trustHostKey } from '../lab/known-hosts';
@@ -42,8 +42,8 @@ export class ApiFailure extends Error {
 export interface LocalLabControl {
   /** Why it cannot be built here, or undefined. */
   unavailableReason(): string | undefined;
-  /** Brings it up if needed; resolves to its hosts file. */
-  up(): Promise<string>;
+  /** Brings it up if needed, without blocking, each line of progress to `onProgress`; resolves to its hosts file. */
+  up(onProgress?: (line: string) => void): Promise<string>;
 }
 
 export interface LabBackendOptions {
@@ -181,7 +181,16 @@ export class LabBackend extends EventEmitter<{ message: [ServerMessage] }> {
           const lab = this.options.localLab;
           const why = lab ? lab.unavailableReason() : 'this TCP Lab cannot build the virtual lab';
           if (!lab || why) throw new ApiFailure({ message: `The local virtual lab cannot be used here: ${why}.` });
-          await store.adopt(await lab.up());
+          // Progress as notices: the Hosts view shows the latest line while it waits.
+          const progress = (line: string): void => void this.emit('message', { type: 'notice', level: 'info', text: `${LOCAL_LAB_PROGRESS}${line}` });
+          progress('bringing it up (network namespaces H1 and H2, each with its sshd)…');
+          let labHosts: string;
+          try {
+            labHosts = await lab.up(progress);
+          } catch (error) {
+            throw new ApiFailure({ message: `The local virtual lab could not be brought up: ${(error as Error).message}` });
+          }
+          await store.adopt(labHosts);
         });
       case 'hosts-import-ssh-config':
         return importSshConfig(this.options.sshConfigFile ?? join(homedir(), '.ssh', 'config'));

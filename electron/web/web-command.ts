@@ -11,7 +11,7 @@ import { ExperimentFileError, experimentLibrary, userExperimentsDir, type Librar
 import { existsSync } from 'node:fs';
 import { readHostsFile, type ResolvedHosts } from '../lab/hosts-config';
 import { HostsStore, MemorySecretStore } from '../lab/hosts-store';
-import { labHostsFile, labUnavailableReason, localLabHostsFile, runLabScript } from '../lab/virtual-lab';
+import { bringLocalLabUp, labUnavailableReason, localLabHostsFile } from '../lab/virtual-lab';
 import { LabBackend, type LocalLabControl } from './lab-backend';
 import { startWebServer } from './web-server';
 import { replayWebCommand, wantsReplay } from './replay-command';
@@ -26,11 +26,7 @@ class WebUsageError extends Error {}
 /** The virtual lab, as the Hosts view's "Local virtual lab" button uses it. */
 export const localLabControl: LocalLabControl = {
   unavailableReason: labUnavailableReason,
-  up: async () => {
-    const result = runLabScript('up', 'pipe');
-    if (result.status !== 0) throw new Error(`tcplab lab up failed: ${result.output.trim().split('\n').slice(-3).join(' ')}`);
-    return labHostsFile();
-  },
+  up: (onProgress) => bringLocalLabUp(onProgress),
 };
 
 interface WebArgs {

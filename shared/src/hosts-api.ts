@@ -115,6 +115,9 @@ export type ImportedHost = z.infer<typeof ImportedHost>;
 export const SshConfigImport = z.strictObject({ file: z.string(), hosts: z.array(ImportedHost), problems: z.array(z.string()) });
 export type SshConfigImport = z.infer<typeof SshConfigImport>;
 
+/** "Local virtual lab" reports its progress as info notices starting with this (the Hosts view shows the latest). */
+export const LOCAL_LAB_PROGRESS = 'Local virtual lab: ';
+
 export const HostsRequests = [
   z.strictObject({ method: z.literal('hosts-get') }),
   /** Validated here and again by the hosts file's own schema when written. */

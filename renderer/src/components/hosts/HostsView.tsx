@@ -4,7 +4,7 @@
  * the desktop app, in memory only in browser mode.
  */
 import { useEffect, useState } from 'react';
-import type { HostsView as HostsViewData, ImportedHost, SshConfigImport } from '../../../../shared/src/hosts-api';
+import { LOCAL_LAB_PROGRESS, type HostsView as HostsViewData, type ImportedHost, type SshConfigImport } from '../../../../shared/src/hosts-api';
 import type { LabClient } from '../../api/lab-client';
 import { emptyForm, formFromView, formToInput, HostForm, type HostFormState } from './HostForm';
 
@@ -17,6 +17,26 @@ export function HostsView({ client, editable, onClose }: { client: LabClient; /*
   const [status, setStatus] = useState<string>();
   const [busy, setBusy] = useState(false);
   const [imported, setImported] = useState<SshConfigImport>();
+  /** While "Local virtual lab" works: when it started, and the engine's latest line of progress. */
+  const [labProgress, setLabProgress] = useState<{ since: number; line: string }>();
+  const [, setTick] = useState(0);
+
+  useEffect(
+    () =>
+      client.onMessage((message) => {
+        if (message.type === 'notice' && message.level === 'info' && message.text.startsWith(LOCAL_LAB_PROGRESS)) {
+          const line = message.text.slice(LOCAL_LAB_PROGRESS.length);
+          setLabProgress((p) => (p ? { ...p, line } : p));
+        }
+      }),
+    [client],
+  );
+  useEffect(() => {
+    if (!labProgress) return;
+    // The elapsed seconds tick, so a slow first build visibly is not a hang.
+    const timer = setInterval(() => setTick((t) => t + 1), 1000);
+    return () => clearInterval(timer);
+  }, [labProgress]);
 
   const show = (next: HostsViewData) => {
     setView(next);
@@ -47,7 +67,12 @@ export function HostsView({ client, editable, onClose }: { client: LabClient; /*
     });
   const useLocalLab = () =>
     act('H1 and H2 are now the local virtual lab. Saved.', async () => {
-      show(await client.request({ method: 'hosts-use-local-lab' }));
+      setLabProgress({ since: Date.now(), line: 'starting…' });
+      try {
+        show(await client.request({ method: 'hosts-use-local-lab' }));
+      } finally {
+        setLabProgress(undefined);
+      }
     });
   const importConfig = () =>
     act('', async () => {
@@ -112,6 +137,14 @@ export function HostsView({ client, editable, onClose }: { client: LabClient; /*
             Import from ~/.ssh/config
           </button>
           {view && !view.localLab.available && <span className="text-[12px] text-slate-500">Local virtual lab: {view.localLab.reason}</span>}
+          {labProgress && (
+            <span className="flex min-w-0 items-center gap-1.5 text-[12px] text-sky-800 dark:text-sky-300" role="status" data-testid="hosts-local-lab-progress">
+              <span className="inline-block h-3 w-3 animate-spin rounded-full border-2 border-current border-t-transparent" aria-hidden="true" />
+              <span className="truncate">
+                Local virtual lab ({Math.floor((Date.now() - labProgress.since) / 1000)} s): {labProgress.line}
+              </span>
+            </span>
+          )}
           {!editable && <span className="text-[12px] text-amber-700 dark:text-amber-300">Disconnect to change the hosts.</span>}
         </div>
 
