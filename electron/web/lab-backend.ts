@@ -13,8 +13,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { LabEvent, PaneName } from '../../shared/src/events';
 import type { Experiment } from '../../shared/src/experiment-schema';
-import type { ApiError, ApiHostLabel, BackendState, ExperimentSummary, HostInfo, HostProblem, LabRequest, ServerMessage, SessionEventMessage } from '../../shared/src/lab-api';
-import { LAB_API_VERSION } from '../../shared/src/lab-api';
+import type { ApiError, ApiHostLabel, BackendState, ExperimentSummary, HostInfo, HostProblem, LabRequest, ServerMessage, SessionEventMessage, SessionEventsMessage } from '../../shared/src/lab-api';
+import { batchEvents, LAB_API_VERSION } from '../../shared/src/lab-api';
 import { SessionLog } from '../lab/event-log';
 import { describeStep, ExperimentRun } from '../lab/experiment-runner';
 import type { ResolvedHosts } from '../lab/hosts-config';
@@ -130,9 +130,13 @@ export class LabBackend extends EventEmitter<{ message: [ServerMessage] }> {
     };
   }
 
-  /** The events sent so far (bounded), so a renderer that connects late shows the same screen. */
-  replay(): readonly SessionEventMessage[] {
-    return this.history;
+  /**
+   * The events sent so far (bounded), so a renderer that connects late shows the same screen:
+   * packed into `events` messages (a reload is a few messages, not one per event). Sized by
+   * their JSON, since pane output can grow several times when escaped.
+   */
+  replay(): readonly (SessionEventMessage | SessionEventsMessage)[] {
+    return batchEvents(this.history, (event) => JSON.stringify(event).length);
   }
 
   /** The transport reports how many renderers are listening: with none, output is acknowledged here. */

@@ -2,12 +2,13 @@
  * `tcplab web --replay DIR`: a recorded run read back with no hosts at all (DESIGN.md: "Replay
  * is reading it back"). The session log is checked event by event against the LabApi schema
  * when it is opened (a bad line is reported with its number, before the server starts), then
- * every renderer that connects gets the hello and the whole log as `event` messages, exactly
- * as a live page gets its session's history: the workspace fold, the terminals and the
+ * every renderer that connects gets the hello and the whole log in `events` messages (packed
+ * once, here: a hundred or so for 100,000 events), exactly as a live page gets its session's
+ * history: the workspace fold, the terminals and the
  * timeline are the same code either way. Requests that would touch a host are refused.
  */
 import type { LabEvent, PaneName } from '../../shared/src/events';
-import { describeIssues, LabEventSchema, type ApiHostLabel, type LabRequest, type ServerMessage, type SessionEventMessage } from '../../shared/src/lab-api';
+import { batchEvents, describeIssues, LabEventSchema, type ApiHostLabel, type LabRequest, type ServerMessage, type SessionEventMessage, type SessionEventsMessage } from '../../shared/src/lab-api';
 import { readRun, type RunRecord } from '../figures/run-record';
 import { ApiFailure, LabBackend } from './lab-backend';
 
@@ -17,7 +18,8 @@ const SESSION_ID = /^[0-9a-f]{8}$/;
 
 export class ReplayBackend extends LabBackend {
   private readonly recorded: RunRecord;
-  private readonly messages: SessionEventMessage[];
+  private readonly messages: Array<SessionEventMessage | SessionEventsMessage>;
+  private readonly count: number;
 
   constructor(readonly dir: string) {
     super({ hosts: undefined, experiments: [], outDir: dir });
@@ -28,15 +30,17 @@ export class ReplayBackend extends LabBackend {
     }
     const session = this.recorded.start.sessionId;
     if (!SESSION_ID.test(session)) throw new ReplayError(`${dir}/session.jsonl: session id "${session}" is not one TCP Lab writes (8 hex digits)`);
-    this.messages = this.recorded.events.map((event, index) => {
+    const single: SessionEventMessage[] = this.recorded.events.map((event, index) => {
       const parsed = LabEventSchema.safeParse(event);
       if (!parsed.success) throw new ReplayError(`${dir}/session.jsonl:${index + 1}: not a TCP Lab event: ${describeIssues(parsed.error)}`);
       return { type: 'event', session, event: parsed.data as LabEvent };
     });
+    this.count = single.length;
+    this.messages = batchEvents(single, (event) => JSON.stringify(event).length);
   }
 
   get eventCount(): number {
-    return this.messages.length;
+    return this.count;
   }
 
   override hello(): ServerMessage {
@@ -49,7 +53,7 @@ export class ReplayBackend extends LabBackend {
     return { ...hello, hosts, replay: { dir: this.dir } };
   }
 
-  override replay(): readonly SessionEventMessage[] {
+  override replay(): readonly (SessionEventMessage | SessionEventsMessage)[] {
     return this.messages;
   }
 

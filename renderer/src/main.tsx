@@ -11,6 +11,7 @@ import './styles.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { LabClient } from './api/lab-client';
+import { eachSessionEvent } from '../../shared/src/lab-api';
 import { connectWebSocket } from './api/websocket-transport';
 import { connectIpc, desktopLabApi } from './api/ipc-transport';
 import { App } from './components/App';
@@ -53,7 +54,7 @@ async function start(): Promise<void> {
   const dark = initialDark();
   const hub = new TerminalHub(client, dark);
   client.onMessage((message) => {
-    if (message.type === 'event') hub.onEvent(message);
+    if (message.type === 'event' || message.type === 'events') eachSessionEvent(message, (m) => hub.onEvent(m));
     store.apply(message);
   });
   client.onClose((why) => store.lose(why));

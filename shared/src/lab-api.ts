@@ -39,6 +39,14 @@ export const Fingerprint = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must 
 export const MAX_PANE_INPUT = 64 * 1024;
 /** The largest message either side accepts, in bytes (a pane-output event is at most a channel chunk). */
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/**
+ * An `events` message carries at most this many events (and its sender keeps it under
+ * EVENTS_BATCH_BYTES of JSON): a replay of 100,000 events is a hundred messages, not 100,000
+ * tasks in the page, and no one message is large enough to stall the page or pass MAX_MESSAGE_BYTES.
+ */
+export const MAX_EVENTS_PER_MESSAGE = 2000;
+/** What a sender aims to keep an `events` message under, in characters of JSON (roughly). */
+export const EVENTS_BATCH_BYTES = 1024 * 1024;
 
 const RequestId = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 /** A LabSession id (electron/lab/lab-session.ts: 8 hex digits). */
@@ -261,12 +269,54 @@ export const ServerMessage = z.discriminatedUnion('type', [
   }),
   z.strictObject({ type: z.literal('state'), state: BackendState }),
   z.strictObject({ type: z.literal('event'), session: SessionId, event: LabEventSchema }),
+  /** Several consecutive events of one session, in log order: the same as as many `event` messages. */
+  z.strictObject({ type: z.literal('events'), session: SessionId, events: z.array(LabEventSchema).min(1).max(MAX_EVENTS_PER_MESSAGE) }),
   ReplyMessage,
   /** A problem not tied to a request (a message that was refused, a run that failed to start). */
   z.strictObject({ type: z.literal('notice'), level: z.enum(['info', 'error']), text: z.string() }),
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 export type SessionEventMessage = Extract<ServerMessage, { type: 'event' }>;
+export type SessionEventsMessage = Extract<ServerMessage, { type: 'events' }>;
+
+/**
+ * Packs consecutive event messages into `events` messages, one per run of the same session, each
+ * within MAX_EVENTS_PER_MESSAGE events and about EVENTS_BATCH_BYTES (`sizeOf` estimates an
+ * event's JSON length; an event larger than the budget travels alone). A lone event stays an
+ * `event` message. Order is kept.
+ */
+export function batchEvents(
+  messages: Iterable<SessionEventMessage>,
+  sizeOf: (event: LabEvent) => number,
+  budget = EVENTS_BATCH_BYTES,
+): Array<SessionEventMessage | SessionEventsMessage> {
+  const out: Array<SessionEventMessage | SessionEventsMessage> = [];
+  let session: string | undefined;
+  let events: LabEvent[] = [];
+  let size = 0;
+  const close = (): void => {
+    if (session === undefined || events.length === 0) return;
+    const first = events[0]!;
+    out.push(events.length === 1 ? { type: 'event', session, event: first } : { type: 'events', session, events });
+    events = [];
+    size = 0;
+  };
+  for (const message of messages) {
+    const bytes = sizeOf(message.event);
+    if (message.session !== session || events.length >= MAX_EVENTS_PER_MESSAGE || (events.length > 0 && size + bytes > budget)) close();
+    session = message.session;
+    events.push(message.event);
+    size += bytes;
+  }
+  close();
+  return out;
+}
+
+/** The events of an `event` or `events` message, with their session, one by one (for consumers that take them singly). */
+export function eachSessionEvent(message: SessionEventMessage | SessionEventsMessage, visit: (message: SessionEventMessage) => void): void {
+  if (message.type === 'event') return visit(message);
+  for (const event of message.events) visit({ type: 'event', session: message.session, event });
+}
 
 // ---------------------------------------------------------------------------------------------
 // Parsing at the boundary

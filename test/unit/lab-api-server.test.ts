@@ -165,7 +165,7 @@ describe('tcplab web: the LabApi WebSocket', () => {
     expect(notices).toHaveLength(2);
     // Nothing was acted on: the engine never left idle.
     expect(backend.state).toEqual({ phase: 'idle' });
-    expect(messages.filter((m) => m.type === 'state' || m.type === 'event')).toEqual([]);
+    expect(messages.filter((m) => m.type === 'state' || m.type === 'event' || m.type === 'events')).toEqual([]);
     ws.close();
   });
 

@@ -1,13 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { SessionLog } from '../../electron/lab/event-log';
+import type { LabEvent } from '../../shared/src/events';
 import {
+  batchEvents,
+  eachSessionEvent,
+  MAX_EVENTS_PER_MESSAGE,
   MAX_PANE_INPUT,
   parseClientMessage,
   parseReplyResult,
   parseServerMessage,
   type ClientMessageInput,
   type ServerMessage,
+  type SessionEventMessage,
 } from '../../shared/src/lab-api';
 
 const FP = 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
@@ -135,5 +140,77 @@ describe('LabApi: messages from the engine', () => {
     expect(parseReplyResult('run', { session: '0123abcd' }).ok).toBe(false);
     expect(parseReplyResult('connect', { session: 'nope' }).ok).toBe(false);
     expect(parseReplyResult('abort', {}).ok).toBe(true);
+  });
+});
+
+describe('LabApi: events in batches', () => {
+  const output = (seq: number, data = 'x'): LabEvent => ({ seq, t: seq, type: 'pane-output', host: 'H1', pane: 'upper', data });
+  const single = (session: string, event: LabEvent): SessionEventMessage => ({ type: 'event', session, event });
+
+  it('accepts an events message, from JSON text and as an IPC object, and hands the events out one by one in order', () => {
+    const message: ServerMessage = { type: 'events', session: '0123abcd', events: [output(0, 'a'), output(1, 'b'), { seq: 2, t: 2, type: 'note', text: 'n' }] };
+    const parsed = parseServerMessage(JSON.stringify(message));
+    expect(parsed).toEqual({ ok: true, value: message });
+    expect(parseServerMessage(message)).toEqual(parsed);
+    const seen: SessionEventMessage[] = [];
+    if (parsed.ok && parsed.value.type === 'events') eachSessionEvent(parsed.value, (m) => seen.push(m));
+    expect(seen).toEqual(message.events.map((event) => single('0123abcd', event)));
+  });
+
+  it('refuses a malformed batch whole: one bad event, no events, too many, a bad session', () => {
+    const bad = [
+      { type: 'events', session: '0123abcd', events: [output(0), { seq: 1, t: 1, type: 'exec', command: 'x' }] },
+      { type: 'events', session: '0123abcd', events: [output(0), { seq: 1, t: 1, type: 'pane-output', host: 'H1', pane: 'upper' }] },
+      { type: 'events', session: '0123abcd', events: [] },
+      { type: 'events', session: '0123abcd', events: Array.from({ length: MAX_EVENTS_PER_MESSAGE + 1 }, (_, i) => output(i)) },
+      { type: 'events', session: 'nope', events: [output(0)] },
+      { type: 'events', session: '0123abcd', event: output(0) },
+      { type: 'events', session: '0123abcd', events: [output(0)], extra: 1 },
+    ];
+    for (const message of bad) {
+      expect(parseServerMessage(JSON.stringify(message)).ok, JSON.stringify(message).slice(0, 200)).toBe(false);
+      expect(parseServerMessage(message).ok).toBe(false);
+    }
+  });
+
+  it('packs consecutive events of a session, splitting at a session change, the count limit and the size budget, keeping order', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ session: fc.constantFrom('0123abcd', '89abcdef'), size: fc.integer({ min: 1, max: 400 }) }), { maxLength: 300 }),
+        fc.integer({ min: 50, max: 1000 }),
+        (items, budget) => {
+          const messages = items.map((item, i) => single(item.session, output(i, 'x'.repeat(item.size))));
+          const sizeOf = (event: LabEvent): number => (event.type === 'pane-output' ? event.data.length : 0);
+          const batches = batchEvents(messages, sizeOf, budget);
+          const back: SessionEventMessage[] = [];
+          for (const b of batches) {
+            expect(parseServerMessage(JSON.stringify(b)).ok).toBe(true);
+            if (b.type === 'events') {
+              expect(b.events.length).toBeGreaterThan(1);
+              expect(b.events.length).toBeLessThanOrEqual(MAX_EVENTS_PER_MESSAGE);
+              // Over the budget only when a single event is larger than it.
+              expect(b.events.reduce((n, e) => n + sizeOf(e), 0)).toBeLessThanOrEqual(budget);
+            }
+            eachSessionEvent(b, (m) => back.push(m));
+          }
+          expect(back).toEqual(messages);
+          // Neighbours that could have gone together did: a split has a reason.
+          for (let k = 1; k < batches.length; k++) {
+            const prev = batches[k - 1]!;
+            const next = batches[k]!;
+            const prevEvents = prev.type === 'events' ? prev.events : [prev.event];
+            const firstNext = next.type === 'events' ? next.events[0]! : next.event;
+            const size = prevEvents.reduce((n, e) => n + sizeOf(e), 0) + sizeOf(firstNext);
+            expect(prev.session !== next.session || prevEvents.length >= MAX_EVENTS_PER_MESSAGE || size > budget).toBe(true);
+          }
+        },
+      ),
+    );
+  });
+
+  it('sends 5,000 events as three messages at most 2,000 each', () => {
+    const messages = Array.from({ length: 5000 }, (_, i) => single('0123abcd', output(i)));
+    const batches = batchEvents(messages, () => 50);
+    expect(batches.map((b) => (b.type === 'events' ? b.events.length : 1))).toEqual([2000, 2000, 1000]);
   });
 });

@@ -3,8 +3,8 @@
  * notices. Components read it with useSyncExternalStore; pane output bypasses it (terminals).
  *
  * Messages are queued as they arrive and folded together once per animation frame (FrameBatch),
- * so a burst (a replayed run of 100,000 events) is one state change and one React render a frame,
- * not one per message. Pane output and its acknowledgements never wait for this: the terminal
+ * so a burst (a replayed run of 100,000 events, in `events` messages of up to 2,000) is one state
+ * change and one React render a frame, not one per message. Pane output and its acknowledgements never wait for this: the terminal
  * hub writes each `pane-output` into xterm as it arrives (main.tsx), before it is queued here.
  */
 import type { BackendState, ServerMessage } from '../../../shared/src/lab-api';
@@ -67,6 +67,9 @@ export class AppStore {
           break;
         case 'event':
           workspace = reduce(workspace, message.session, message.event);
+          break;
+        case 'events':
+          for (const event of message.events) workspace = reduce(workspace, message.session, event);
           break;
         case 'notice':
           s = { ...s, notices: [...s.notices, { id: this.nextNotice++, level: message.level, text: message.text }].slice(-5) };
