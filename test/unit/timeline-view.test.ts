@@ -13,11 +13,15 @@ import { TimelineModel } from '../../renderer/src/timeline/model';
 import { CHECKPOINT_EVERY, Recording } from '../../renderer/src/timeline/recording';
 import { clampToData, fit, lowerBound, msAt, pan, tickStep, ticks, upperBound, xOf, zoom } from '../../renderer/src/timeline/scale';
 import { initialWorkspace, reduce } from '../../renderer/src/state/workspace';
+import { buildTimeline } from '../../shared/src/timeline';
+import { timelineFromModel } from '../../shared/src/figures/timeline-figure';
 
-const lostFin = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'sessions', 'lost-fin', 'session.jsonl'), 'utf8')
-  .split('\n')
-  .filter(Boolean)
-  .map((line) => JSON.parse(line) as LabEvent);
+const fixture = (name: string): LabEvent[] =>
+  readFileSync(join(import.meta.dirname, '..', 'fixtures', 'sessions', name, 'session.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as LabEvent);
+const lostFin = fixture('lost-fin');
 
 let seq = 0;
 const ev = (t: number, e: NewLabEvent): LabEvent => ({ seq: seq++, t, ...e }) as LabEvent;
@@ -75,7 +79,8 @@ describe('model from the recorded lost-fin session', () => {
     expect(bands).toHaveLength(transitions.length);
     for (const t of transitions) {
       const band = bands.find((b) => b.host === t.host && b.hostTimeUs === t.hostTimeUs)!;
-      expect(band.startMs).toBeCloseTo(t.hostTimeUs / 1000 - offset(t.host), 6);
+      // The shared model places in whole microseconds (epoch µs in a double): equal to the µs.
+      expect(band.startMs).toBeCloseTo(t.hostTimeUs / 1000 - offset(t.host), 3);
     }
     expect(bands.map((b) => `${b.host} ${b.state}`)).toEqual(['H2 LISTEN', 'H1 SYN_SENT', 'H1 ESTABLISHED', 'H2 SYN_RECV', 'H2 ESTABLISHED', 'H1 FIN_WAIT1']);
   });
@@ -97,7 +102,9 @@ describe('model from the recorded lost-fin session', () => {
     const ctrlC = model.allMarkers().find((m) => m.kind === 'ctrl-c')!;
     const step10 = lostFin.find((e) => e.type === 'step' && e.index === 10 && e.phase === 'start')!;
     expect(ctrlC.atMs).toBe(step10.t);
-    expect(model.allMarkers().some((m) => m.kind === 'command' && m.text.startsWith('iptables'))).toBe(true);
+    // The firewall step's iptables command is one mark, the firewall's, as in the exported figure (timelineFromModel).
+    expect(model.allMarkers().some((m) => m.kind === 'command' && m.text.startsWith('iptables'))).toBe(false);
+    expect(model.allMarkers().some((m) => m.kind === 'command' && m.text.startsWith('nc '))).toBe(true);
   });
 
   it('range queries return exactly the bands that overlap the window', () => {
@@ -109,6 +116,56 @@ describe('model from the recorded lost-fin session', () => {
       const expected = all.filter((b) => b.startMs <= to && Math.min(b.endMs, Infinity) >= from).map((b) => `${b.host} ${b.state}`);
       expect(got.sort()).toEqual(expected.sort());
     }
+  });
+});
+
+describe('the view draws the shared model (what the exported figures are drawn from)', () => {
+  for (const name of ['lost-fin', 'lost-fin-packets', 'normal-teardown-packets', 'normal-teardown-figure']) {
+    it(`${name}: the same bands, packets, markers and clock offsets`, () => {
+      const events = fixture(name);
+      const view = new TimelineModel();
+      for (const e of events) view.add(e);
+      const shared = buildTimeline(events);
+      const key = (host: string, state: string, startMs: number, endMs: number): string => `${host} ${state} ${startMs.toFixed(3)} ${endMs === Infinity ? 'open' : endMs.toFixed(3)}`;
+      const drawn = view.allBands().filter((b) => b.state !== 'CLOSED');
+      expect(drawn.map((b) => key(b.host, b.state, b.startMs, b.endMs)).sort()).toEqual(shared.bands.map((b) => key(b.host, b.state, b.startUs / 1000, b.open ? Infinity : b.endUs / 1000)).sort());
+      // A CLOSED mark for each CLOSED transition.
+      expect(view.allBands().filter((b) => b.state === 'CLOSED').map((b) => `${b.host} ${b.startMs}`)).toEqual(shared.transitions.filter((t) => t.state === 'CLOSED').map((t) => `${t.host} ${t.atUs / 1000}`));
+      expect(view.allPackets().map((p) => [p.number, p.flags, p.sentMs, p.recvMs, p.dropped?.atMs])).toEqual(
+        shared.packets.map((p) => [p.number, p.flags.join(','), p.from && p.from.atUs / 1000, p.to && p.to.atUs / 1000, p.dropped && p.dropped.atUs / 1000]),
+      );
+      const figure = timelineFromModel(shared, events, { hosts: ['H1', 'H2'], fromMs: shared.startUs / 1000 - 1, toMs: shared.endUs / 1000 + 1, utcOffsetMin: 0 });
+      // The offsets the view shows (lane headers, the strip's header) are those the figure corrects by: SSH estimate and packets.
+      for (const clock of figure.clocks) expect(view.offsets.get(clock.host)?.offsetMs).toBeCloseTo(clock.offsetMs, 9);
+      const marks = figure.rows.flatMap((r) => (r.kind === 'command' || r.kind === 'ctrl-c' || r.kind === 'firewall' || r.kind === 'connection' ? [`${r.host} ${r.kind} ${r.atMs} ${r.text}`] : []));
+      expect(view.allMarkers().map((m) => `${m.host} ${m.kind} ${m.atMs} ${m.text}`).sort()).toEqual(marks.sort());
+    });
+  }
+
+  it('lost-fin-packets: the packets move the clock offsets, and the header shows the moved ones', () => {
+    const events = fixture('lost-fin-packets');
+    const view = new TimelineModel();
+    for (const e of events) view.add(e);
+    const lanes = buildTimeline(events).lanes;
+    expect(lanes.some((lane) => lane.correctionUs !== 0)).toBe(true);
+    for (const lane of lanes) {
+      expect(view.offsets.get(lane.host)).toEqual({ offsetMs: lane.offsetMs - lane.correctionUs / 1000, rttMs: lane.offsets.at(-1)!.rttMs });
+    }
+  });
+
+  it('builds the shared model once for a burst, not per event; pane output alone does not rebuild it', () => {
+    const view = new TimelineModel();
+    for (const e of lostFin) view.add(e);
+    const first = view.shared;
+    expect(view.shared).toBe(first);
+    const version = view.version;
+    view.add({ seq: 100_000, t: lostFin.at(-1)!.t + 1, type: 'pane-output', host: 'H1', pane: 'upper', data: 'x' });
+    expect(view.version).toBe(version);
+    expect(view.shared).toBe(first);
+    view.add({ seq: 100_001, t: lostFin.at(-1)!.t + 2, type: 'command', host: 'H1', pane: 'upper', text: 'ss -tan' });
+    expect(view.version).not.toBe(version);
+    expect(view.shared).not.toBe(first);
+    expect(view.allMarkers().at(-1)!.text).toBe('ss -tan');
   });
 });
 
@@ -293,6 +350,21 @@ describe('the workspace at an instant (the cursor)', () => {
     for (const ms of [finAxis + 5000, lostFin[100]!.t, finAxis + 1, lostFin[10]!.t]) {
       const expected = ordered.filter((e) => axis(e) <= ms).reduce((s, e) => reduce(s, '76e328a9', e), initialWorkspace());
       expect(recording.foldAt(ms)).toEqual(expected);
+    }
+  });
+
+  it('places events with the offsets the drawn model uses, the packet refinement included', () => {
+    const events = fixture('lost-fin-packets');
+    const recording = new Recording();
+    for (const e of events) recording.add({ type: 'event', session: 'b9a12694', event: e });
+    const shared = recording.model.shared; // built, as drawing would
+    expect(shared.lanes.some((lane) => lane.correctionUs !== 0)).toBe(true);
+    for (const t of shared.transitions) {
+      const count = (ms: number): number => recording.foldAt(ms).hosts[t.host]!.transitions.length;
+      const upTo = shared.transitions.filter((u) => u.host === t.host && u.atUs <= t.atUs).length;
+      // The transition is in the fold at its drawn time and not a microsecond before.
+      expect(count(t.atUs / 1000)).toBe(upTo);
+      expect(count(t.atUs / 1000 - 0.001)).toBe(upTo - shared.transitions.filter((u) => u.host === t.host && u.atUs === t.atUs).length);
     }
   });
 

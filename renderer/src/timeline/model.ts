@@ -1,25 +1,24 @@
 /**
- * What the timeline view draws, derived from session events as they arrive: one lane per host on
- * the clock-corrected axis, the state bands of each connection, packets matched across the two
- * hosts and numbered like the article's figures, and markers (commands typed by steps, Ctrl-C,
- * firewall changes, connection loss).
+ * What the timeline view draws: the shared timeline model (shared/src/timeline.ts, the one the
+ * exported figures use) behind the `TimelineSource` interface the canvas reads (draw.ts,
+ * layout.ts). Lanes, clock offsets refined by packets, bands, packets matched and numbered, and
+ * markers all come from `buildTimeline`; this adapter only turns them into what the canvas draws:
+ * milliseconds on the axis, connections placed in a lane's rows, a CLOSED mark where a connection
+ * ends, and markers shown as the exported figure shows them (timeline-figure.ts
+ * `timelineFromModel`: a step's Ctrl-C at the step's start, a firewall step's command once, TCP
+ * Lab's own NFLOG rule and connection progress not shown).
  *
- * This is the view's own adapter: shared/src/timeline.ts (the timeline model) had not landed
- * when the view was written. Everything the canvas needs goes through `TimelineSource` below, so
- * switching to the shared model means implementing that interface over it.
- *
- * Axis: controller epoch ms. An event observed on a host (hostTimeUs) is placed at
- * hostTimeUs / 1000 - offset, with the host's latest `clock` offset logged before it
- * (shared/src/events.ts); events without a host time sit at their `t`.
- *
- * Range queries: per lane row, bands are sorted by start with a running maximum of their ends,
- * so the first band that can reach a window is found by binary search; packets and markers are
- * sorted by time. Indexes are rebuilt lazily, only when something changed since the last query.
+ * Events arrive one by one (live, or a replay in batches); the shared model is built from all of
+ * them at once, lazily: when the canvas asks for something after events that change it came
+ * (pane output and socket snapshots do not). The canvas asks when it draws, at most once a frame,
+ * and Timeline.tsx spaces the redraws that new data alone causes so that drawing (this rebuild
+ * included, it happens inside the timed draw) takes at most a fifth of the wall time: a replay of
+ * 100,000 events is built a few times while it loads, not per event or per message.
  */
 import type { LabEvent } from '../../../shared/src/events';
 import type { Seen, TcpState } from '../../../shared/src/tcp-states';
+import { buildTimeline, IntervalIndex, lowerBound, type TimelineModel as SharedModel } from '../../../shared/src/timeline';
 import { firewallSummary } from '../../../shared/src/figures/timeline-figure';
-import { lowerBound } from './scale';
 
 export interface Band {
   host: string;
@@ -37,10 +36,10 @@ export interface Band {
 
 export interface PacketArrow {
   id: number;
-  /** Sender and receiver lanes (the receiver is inferred from the addresses when only the sender saw it). */
+  /** Sender and receiver lanes (seen on one side only: the other lane, as the exported figure takes it). */
   from: string;
   to: string | undefined;
-  /** Per connection, in order of sending, from 1: drawn (n) at the sender, (n') at the receiver. */
+  /** The shared model's number, in order of sending, from 1: drawn (n) at the sender, (n') at the receiver. */
   number: number;
   sentMs: number | undefined;
   recvMs: number | undefined;
@@ -85,266 +84,323 @@ export interface TimelineSource {
   readonly version: number;
 }
 
+const ROWS = 3;
+
 interface RowIndex {
   items: Band[];
   starts: Float64Array;
-  maxEnds: Float64Array;
+  index: IntervalIndex<number>;
 }
 
-const ROWS = 3;
-/** The longest an arrow can be (send to receipt); packets are searched this far outside a window. */
-const MAX_FLIGHT_MS = 10_000;
-
-const packetFirstMs = (p: PacketArrow): number => Math.min(p.sentMs ?? Infinity, p.recvMs ?? Infinity, p.dropped?.atMs ?? Infinity);
+/** What one build of the shared model gives the canvas. */
+interface Built {
+  shared: SharedModel;
+  rows: Map<string, RowIndex>;
+  packets: PacketArrow[];
+  packetFirst: Float64Array;
+  /** The longest arrow (first to last time): packets are searched this far before a window. */
+  maxFlightMs: number;
+  markers: Marker[];
+  markerTimes: Float64Array;
+  /** Per host: what the packets added to its axis times (µs). */
+  corrections: Map<string, number>;
+  offsets: Map<string, { offsetMs: number; rttMs: number }>;
+}
 
 export class TimelineModel implements TimelineSource {
-  hosts: string[] = [];
   readonly rowsPerLane = ROWS;
-  readonly offsets = new Map<string, { offsetMs: number; rttMs: number }>();
-  version = 0;
-  /** Events folded so far. */
+  /** Events given so far. */
   eventCount = 0;
+  /** Changes when a different build is in use; see `axisEpoch` for axis times. */
+  private builtVersion = 0;
+  /**
+   * Changes when the axis time of an event already given may have moved (a host's first clock
+   * estimate, a new packet correction): `axisMs` answers for the model as it is now.
+   */
+  axisEpoch = 0;
 
-  private readonly rows = new Map<string, Band[]>();
-  private readonly rowIndex = new Map<string, RowIndex>();
-  private indexVersion = -1;
-  /** Per connection (host + conn): its row and its current band. */
-  private readonly connections = new Map<string, { row: number; current: Band | undefined; closed: boolean; lastMs: number }>();
-  /** Per host and row: the connection holding it. */
-  private readonly holders = new Map<string, string>();
-  private readonly packetList: PacketArrow[] = [];
-  private packetFirst = new Float64Array(0);
-  private readonly unmatchedOut = new Map<string, PacketArrow[]>();
-  private readonly unmatchedIn = new Map<string, PacketArrow[]>();
-  private readonly markerList: Marker[] = [];
-  private markerTimes = new Float64Array(0);
+  private readonly events: LabEvent[] = [];
+  private readonly hostList: string[] = [];
+  private built: Built | undefined;
+  /** Events that change the shared model: given so far, and in the last build. */
+  private relevant = 0;
+  private builtRelevant = -1;
+  /** How long the last build took (ms). */
+  lastBuildMs = 0;
+  /** Per host: its latest clock estimate (ms), as the shared model takes it for the events after it. */
+  private readonly clocks = new Map<string, number>();
+  private readonly firstClocks = new Map<string, number>();
+  private readonly rtts = new Map<string, number>();
+  /** A step's Ctrl-C goes at the step's start: by `seq|t` of the key press. */
+  private readonly ctrlCAtStep = new Map<string, number>();
+  private stepStartMs: number | undefined;
   private minMs = Infinity;
   private maxMs = -Infinity;
-  private nextPacketId = 1;
-  /** Address -> host label, from session-start (experiment addresses), to name a receiver nobody captured on. */
-  private readonly hostByAddress = new Map<string, string>();
-  private stepStartMs: number | undefined;
 
   constructor(hosts: readonly string[] = ['H1', 'H2']) {
     for (const h of hosts) this.addHost(h);
   }
 
+  get hosts(): readonly string[] {
+    return this.hostList;
+  }
+
   private addHost(host: string): void {
-    if (!this.hosts.includes(host)) this.hosts.push(host);
+    if (!this.hostList.includes(host)) this.hostList.push(host);
   }
 
-  private touch(ms: number): void {
-    if (ms < this.minMs) this.minMs = ms;
-    if (ms > this.maxMs) this.maxMs = ms;
-  }
-
-  /** The corrected axis time of a host observation. */
-  axisMs(host: string, hostTimeUs: number): number {
-    return hostTimeUs / 1000 - (this.offsets.get(host)?.offsetMs ?? 0);
+  /** Changes whenever anything drawn may have changed (new events given, even before they are built). */
+  get version(): number {
+    return this.builtVersion * 2 + (this.builtRelevant === this.relevant ? 0 : 1);
   }
 
   add(event: LabEvent): void {
+    this.events.push(event);
     this.eventCount++;
+    if (changesModel(event)) this.relevant++;
     switch (event.type) {
       case 'session-start':
-        for (const h of event.hosts) {
-          this.addHost(h.label);
-          this.hostByAddress.set(h.experimentAddress, h.label);
-        }
-        return this.changed(event.t);
+        for (const h of event.hosts) this.addHost(h.label);
+        break;
       case 'clock':
-        this.offsets.set(event.host, { offsetMs: event.offsetMs, rttMs: event.rttMs });
-        return this.changed();
+        if (!this.firstClocks.has(event.host)) {
+          this.firstClocks.set(event.host, event.offsetMs);
+          // The first estimate applies to the host's events logged before it, too.
+          this.axisEpoch++;
+        }
+        this.clocks.set(event.host, event.offsetMs);
+        this.rtts.set(event.host, event.rttMs);
+        break;
       case 'transition':
-        this.addHost(event.host);
-        return this.transition(event.host, `${event.local} ${event.remote}`, event.state, this.axisMs(event.host, event.hostTimeUs), event.hostTimeUs, event.seen);
       case 'packet':
         this.addHost(event.host);
-        return this.packet(event);
+        break;
       case 'step':
         if (event.phase === 'start') this.stepStartMs = event.t;
-        return;
-      case 'command':
-        return this.marker({ kind: 'command', host: event.host, atMs: event.t, text: event.text });
+        break;
       case 'pane-input':
-        // Ctrl-C: a step's key press is placed at the step's start (the key is logged once sent,
-        // which can be after the state it causes), as the exported timeline figure does.
-        if (event.data !== '\x03') return;
-        return this.marker({ kind: 'ctrl-c', host: event.host, atMs: event.by === 'step' && this.stepStartMs !== undefined ? this.stepStartMs : event.t, text: 'Ctrl-C' });
-      case 'firewall':
-        return this.marker({ kind: 'firewall', host: event.host, atMs: event.t, text: `firewall ${event.action === 'add' ? '+' : '−'} ${firewallSummary(event.command)}` });
-      case 'connection':
-        if (event.status !== 'disconnected' && event.status !== 'failed' && event.status !== 'reconnecting') return;
-        return this.marker({ kind: 'connection', host: event.host, atMs: event.t, text: `connection ${event.status}${event.detail ? `: ${event.detail}` : ''}` });
+        if (event.by === 'step' && event.data.includes('\x03') && this.stepStartMs !== undefined) this.ctrlCAtStep.set(`${event.seq}|${event.t * 1000}`, this.stepStartMs);
+        break;
       default:
-        // Pane traffic and snapshots are not drawn on the timeline (the cursor shows them).
-        if (event.t > this.maxMs && event.type !== 'pane-output') this.touch(event.t);
-        return;
+        break;
+    }
+    // The axis reaches the latest event (not pane traffic): a live view grows with the run.
+    if (event.type !== 'pane-output') {
+      if (event.t < this.minMs) this.minMs = event.t;
+      if (event.t > this.maxMs) this.maxMs = event.t;
     }
   }
 
-  private changed(ms?: number): void {
-    if (ms !== undefined) this.touch(ms);
-    this.version++;
+  /** The clock offset (ms) a host observation logged now is placed with, before the packets refine it. */
+  clockMs(host: string): number | undefined {
+    return this.clocks.get(host);
   }
 
-  private transition(host: string, conn: string, state: TcpState, atMs: number, hostTimeUs: number, seen: Seen): void {
-    const key = `${host} ${conn}`;
-    let c = this.connections.get(key);
-    if (!c || c.closed) {
-      // A fresh connection (or the same ports reused after CLOSED): a row of its own if one is free.
-      const row = this.pickRow(host, atMs);
-      c = { row, current: undefined, closed: false, lastMs: atMs };
-      this.connections.set(key, c);
-      this.holders.set(`${host}/${row}`, key);
+  /**
+   * The axis time of a host observation, as the shared model places it: host time minus the
+   * clock estimate in effect when it was logged (`clockMs` then; the host's first estimate when
+   * there was none yet), plus what the packets added to that host.
+   */
+  axisMs(host: string, hostTimeUs: number, clockMs = this.clocks.get(host)): number {
+    const offsetMs = clockMs ?? this.firstClocks.get(host) ?? 0;
+    // In the model's own steps (µs, offset, then correction), so the results are equal to the bit.
+    return (hostTimeUs - offsetMs * 1000 + (this.built?.corrections.get(host) ?? 0)) / 1000;
+  }
+
+  /** The shared model over every event given so far (what the exported figures are drawn from). */
+  get shared(): SharedModel {
+    return this.current().shared;
+  }
+
+  private current(): Built {
+    if (!this.built || this.builtRelevant !== this.relevant) this.rebuild();
+    return this.built!;
+  }
+
+  private rebuild(): void {
+    const started = performance.now();
+    const shared = buildTimeline(this.events);
+    const corrections = new Map<string, number>();
+    const offsets = new Map<string, { offsetMs: number; rttMs: number }>();
+    for (const lane of shared.lanes) {
+      if (lane.correctionUs !== 0) corrections.set(lane.host, lane.correctionUs);
+      this.addHost(lane.host);
+      if (lane.offsets.length > 0) offsets.set(lane.host, { offsetMs: lane.offsetMs - lane.correctionUs / 1000, rttMs: lane.offsets.at(-1)!.rttMs });
     }
-    if (c.current) c.current.endMs = Math.max(c.current.startMs, atMs);
-    const band: Band = { host, conn, row: c.row, state, startMs: atMs, endMs: state === 'CLOSED' ? atMs : Infinity, hostTimeUs, seen };
-    c.current = state === 'CLOSED' ? undefined : band;
-    c.closed = state === 'CLOSED';
-    c.lastMs = atMs;
-    const rowKey = `${host}/${c.row}`;
-    let list = this.rows.get(rowKey);
-    if (!list) this.rows.set(rowKey, (list = []));
-    list.push(band);
-    this.changed(atMs);
-  }
-
-  /** The first row free (never used, or its connection closed), else the one idle longest. */
-  private pickRow(host: string, atMs: number): number {
-    let best = 0;
-    let bestMs = Infinity;
-    for (let row = 0; row < ROWS; row++) {
-      const holder = this.holders.get(`${host}/${row}`);
-      const c = holder ? this.connections.get(holder) : undefined;
-      if (!c || (c.closed && c.lastMs <= atMs)) return row;
-      if (c.lastMs < bestMs) {
-        best = row;
-        bestMs = c.lastMs;
-      }
+    const previous = this.built?.corrections;
+    if (!previous || previous.size !== corrections.size || [...corrections].some(([h, us]) => previous.get(h) !== us)) {
+      if (previous || corrections.size > 0) this.axisEpoch++;
     }
-    return best;
+    const packets = this.arrows(shared);
+    const packetFirst = new Float64Array(packets.length);
+    let maxFlightMs = 0;
+    shared.packets.forEach((p, i) => {
+      packetFirst[i] = p.startUs / 1000;
+      maxFlightMs = Math.max(maxFlightMs, (p.endUs - p.startUs) / 1000);
+    });
+    const markers = this.presentMarkers(shared);
+    this.built = {
+      shared,
+      rows: this.placeRows(shared),
+      packets,
+      packetFirst,
+      maxFlightMs,
+      markers,
+      markerTimes: Float64Array.from(markers, (m) => m.atMs),
+      corrections,
+      offsets,
+    };
+    this.builtRelevant = this.relevant;
+    this.builtVersion++;
+    this.lastBuildMs = performance.now() - started;
   }
 
-  private packet(event: Extract<LabEvent, { type: 'packet' }>): void {
-    const atMs = this.axisMs(event.host, event.hostTimeUs);
-    const flags = event.flags.join(',');
-    const what = `${flags}|${event.tcpSeq}|${event.tcpAck}|${event.length}`;
-    // The same segment as its sender and its receiver name it: sender local > sender remote.
-    const key = event.direction === 'out' ? `${event.local}>${event.remote}|${what}` : `${event.remote}>${event.local}|${what}`;
-    const peerHost = this.hostByAddress.get(hostOf(event.remote));
-    if (event.dropped) {
-      if (event.direction === 'in') {
-        // Eaten by the receiver's INPUT chain: tcpdump saw it arrive first, so it is (or will be) an arrow already.
-        const seen = this.unmatchedIn.get(key)?.at(-1) ?? this.lastMatched.get(key);
-        if (seen) {
-          seen.dropped = { atMs, where: 'receiver' };
-          return this.changed(atMs);
+  /**
+   * Each connection's bands in one row of its host's lane: the first row free (never used, or
+   * its connection over by the time this one starts), else the one idle longest. A CLOSED mark
+   * where a connection ends, as the view has always drawn it.
+   */
+  private placeRows(shared: SharedModel): Map<string, RowIndex> {
+    // The transitions of each connection, in the order the model made its bands (host time, then log position).
+    const byConnection: Array<SharedModel['transitions']> = shared.connections.map(() => []);
+    for (const t of shared.transitions) byConnection[t.connection]!.push(t);
+    const rows = new Map<string, Band[]>();
+    const holders = new Map<string, { closed: boolean; lastMs: number }>();
+    const order = [...shared.connections].sort((a, b) => a.startUs - b.startUs || a.id - b.id);
+    for (const c of order) {
+      const transitions = byConnection[c.id]!.sort((a, b) => a.hostTimeUs - b.hostTimeUs || a.eventSeq - b.eventSeq);
+      const startMs = c.startUs / 1000;
+      let row = -1;
+      let idlest = 0;
+      let idlestMs = Infinity;
+      for (let r = 0; r < ROWS && row < 0; r++) {
+        const holder = holders.get(`${c.host}/${r}`);
+        if (!holder || (holder.closed && holder.lastMs <= startMs)) row = r;
+        else if (holder.lastMs < idlestMs) {
+          idlest = r;
+          idlestMs = holder.lastMs;
         }
       }
-      const arrow = this.newPacket(event.direction === 'out' ? event.host : (peerHost ?? '?'), event.direction === 'out' ? peerHost : event.host, event, flags, key);
-      arrow.dropped = { atMs, where: event.direction === 'out' ? 'sender' : 'receiver' };
-      if (event.direction === 'out') arrow.sentMs = atMs;
-      return this.changed(atMs);
+      if (row < 0) row = idlest;
+      const conn = `${c.local} ${c.remote}`;
+      const key = `${c.host}/${row}`;
+      let list = rows.get(key);
+      if (!list) rows.set(key, (list = []));
+      let k = 0;
+      let lastMs = startMs;
+      let closed = false;
+      for (const t of transitions) {
+        const atMs = t.atUs / 1000;
+        lastMs = atMs;
+        if (t.state === 'CLOSED') {
+          closed = true;
+          list.push({ host: c.host, conn, row, state: 'CLOSED', startMs: atMs, endMs: atMs, hostTimeUs: t.hostTimeUs, seen: t.seen });
+          continue;
+        }
+        const band = c.bands[k++];
+        if (!band) continue;
+        list.push({ host: c.host, conn, row, state: band.state, startMs: band.startUs / 1000, endMs: band.open ? Infinity : band.endUs / 1000, hostTimeUs: band.hostTimeUs, seen: t.seen });
+      }
+      holders.set(key, { closed, lastMs });
     }
-    if (event.direction === 'out') {
-      const waiting = this.unmatchedIn.get(key);
-      const arrow = waiting?.shift() ?? this.queue(this.unmatchedOut, key, this.newPacket(event.host, peerHost, event, flags, key));
-      arrow.sentMs = atMs;
-      arrow.from = event.host;
-      if (waiting) this.lastMatched.set(key, arrow);
-    } else {
-      const waiting = this.unmatchedOut.get(key);
-      const arrow = waiting?.shift() ?? this.queue(this.unmatchedIn, key, this.newPacket(peerHost ?? '?', event.host, event, flags, key));
-      arrow.recvMs = atMs;
-      arrow.to = event.host;
-      if (waiting) this.lastMatched.set(key, arrow);
+    const out = new Map<string, RowIndex>();
+    for (const [key, items] of rows) {
+      items.sort((a, b) => a.startMs - b.startMs);
+      const positions = items.map((_, i) => i);
+      out.set(key, {
+        items,
+        starts: Float64Array.from(items, (b) => b.startMs),
+        index: new IntervalIndex(positions, (i) => items[i]!.startMs, (i) => items[i]!.endMs),
+      });
     }
-    this.changed(atMs);
+    return out;
   }
 
-  private readonly lastMatched = new Map<string, PacketArrow>();
-
-  private queue(map: Map<string, PacketArrow[]>, key: string, arrow: PacketArrow): PacketArrow {
-    let list = map.get(key);
-    if (!list) map.set(key, (list = []));
-    list.push(arrow);
-    return arrow;
+  private arrows(shared: SharedModel): PacketArrow[] {
+    const lanes = this.hostList;
+    return shared.packets.map((p, i) => {
+      const from = p.from?.host ?? (p.dropped && p.dropped.host !== p.to?.host ? p.dropped.host : undefined) ?? lanes.find((h) => h !== p.to?.host) ?? '?';
+      // Seen leaving only: it was headed for the other lane, as the exported figure draws it.
+      const to = p.to?.host ?? (p.dropped && p.dropped.host !== from ? p.dropped.host : lanes.find((h) => h !== from));
+      const arrow: PacketArrow = {
+        id: i + 1,
+        from,
+        to,
+        number: p.number,
+        sentMs: p.from ? p.from.atUs / 1000 : undefined,
+        recvMs: p.to ? p.to.atUs / 1000 : undefined,
+        flags: p.flags.join(','),
+        seq: p.seq,
+        ack: p.ack,
+        length: p.length,
+        conn: `${p.src} ${p.dst}`,
+      };
+      if (p.dropped) arrow.dropped = { atMs: p.dropped.atUs / 1000, where: p.dropped.host === from ? 'sender' : 'receiver' };
+      return arrow;
+    });
   }
 
-  private newPacket(from: string, to: string | undefined, event: Extract<LabEvent, { type: 'packet' }>, flags: string, key: string): PacketArrow {
-    const sender = key.slice(0, key.indexOf('|')).split('>');
-    const arrow: PacketArrow = { id: this.nextPacketId++, from, to, number: 0, sentMs: undefined, recvMs: undefined, flags, seq: event.tcpSeq, ack: event.tcpAck, length: event.length, conn: `${sender[0]} ${sender[1]}` };
-    this.packetList.push(arrow);
-    return arrow;
-  }
-
-  private marker(marker: Marker): void {
-    this.markerList.push(marker);
-    this.changed(marker.atMs);
+  private presentMarkers(shared: SharedModel): Marker[] {
+    const out: Marker[] = [];
+    const firewallCommands = new Set(shared.markers.flatMap((m) => (m.kind === 'firewall' ? [`${m.host} ${m.text}`] : [])));
+    for (const m of shared.markers) {
+      const atMs = m.atUs / 1000;
+      if (m.kind === 'command') {
+        // A firewall step logs its command too: one mark, the firewall's, is enough.
+        if (!firewallCommands.has(`${m.host} ${m.text}`)) out.push({ kind: 'command', host: m.host, atMs, text: m.text });
+      } else if (m.kind === 'ctrl-c') {
+        // Logged once the key is sent, which can be after the state it causes: at the step's start.
+        const stepMs = m.by === 'step' ? this.ctrlCAtStep.get(`${m.eventSeq}|${m.atUs}`) : undefined;
+        out.push({ kind: 'ctrl-c', host: m.host, atMs: stepMs ?? atMs, text: 'Ctrl-C' });
+      } else if (m.kind === 'firewall') {
+        const summary = firewallSummary(m.text);
+        // TCP Lab's own NFLOG rule (it logs what the DROP after it eats, for the capture) is not the experiment's.
+        if (!summary.startsWith('NFLOG ')) out.push({ kind: 'firewall', host: m.host, atMs, text: `firewall ${m.action === 'add' ? '+' : '−'} ${summary}` });
+      } else if (m.status === 'disconnected' || m.status === 'failed' || m.status === 'reconnecting') {
+        out.push({ kind: 'connection', host: m.host, atMs, text: `connection ${m.status}${m.text !== m.status ? `: ${m.text}` : ''}` });
+      }
+    }
+    // Stable: a step's Ctrl-C moved back to its step keeps its place among marks at the same instant.
+    return out.map((m, i) => ({ m, i })).sort((a, b) => a.m.atMs - b.m.atMs || a.i - b.i).map(({ m }) => m);
   }
 
   // ---------------------------------------------------------------------------------------------
   // Queries
 
+  /**
+   * Each host's clock offset in effect, as the model places its events with it: the latest SSH
+   * estimate minus what the packets added (the figure's lane headers show the same).
+   */
+  get offsets(): ReadonlyMap<string, { offsetMs: number; rttMs: number }> {
+    return this.current().offsets;
+  }
+
   get packetCount(): number {
-    return this.packetList.length;
+    return this.current().packets.length;
   }
 
   extent(): { fromMs: number; toMs: number } | undefined {
-    return this.minMs <= this.maxMs ? { fromMs: this.minMs, toMs: this.maxMs } : undefined;
+    const shared = this.current().shared;
+    const placed = shared.startUs !== 0 || shared.endUs !== 0;
+    const fromMs = Math.min(this.minMs, placed ? shared.startUs / 1000 : Infinity);
+    const toMs = Math.max(this.maxMs, placed ? shared.endUs / 1000 : -Infinity);
+    return fromMs <= toMs ? { fromMs, toMs } : undefined;
   }
 
   /** Where open bands end: the latest time anything was placed. */
   get endMs(): number {
-    return this.maxMs;
-  }
-
-  private ensureIndex(): void {
-    if (this.indexVersion === this.version) return;
-    this.indexVersion = this.version;
-    for (const [key, list] of this.rows) {
-      sortIfNeeded(list, (b) => b.startMs);
-      const starts = new Float64Array(list.length);
-      const maxEnds = new Float64Array(list.length);
-      let max = -Infinity;
-      for (let i = 0; i < list.length; i++) {
-        const b = list[i]!;
-        starts[i] = b.startMs;
-        max = Math.max(max, b.endMs);
-        maxEnds[i] = max;
-      }
-      this.rowIndex.set(key, { items: list, starts, maxEnds });
-    }
-    sortIfNeeded(this.packetList, packetFirstMs);
-    this.packetFirst = Float64Array.from(this.packetList, packetFirstMs);
-    // Numbers: per connection (both directions), in order of sending, as the article numbers messages.
-    const counters = new Map<string, number>();
-    for (const p of this.packetList) {
-      const [a, b] = p.conn.split(' ');
-      const pair = a! < b! ? `${a} ${b}` : `${b} ${a}`;
-      const n = (counters.get(pair) ?? 0) + 1;
-      counters.set(pair, n);
-      p.number = n;
-    }
-    sortIfNeeded(this.markerList, (m) => m.atMs);
-    this.markerTimes = Float64Array.from(this.markerList, (m) => m.atMs);
+    return this.extent()?.toMs ?? -Infinity;
   }
 
   private row(host: string, row: number): RowIndex | undefined {
-    this.ensureIndex();
-    return this.rowIndex.get(`${host}/${row}`);
+    return this.current().rows.get(`${host}/${row}`);
   }
 
   bands(host: string, row: number, fromMs: number, toMs: number, visit: (band: Band, index: number) => boolean | void): void {
     const index = this.row(host, row);
     if (!index) return;
-    // The running maximum of ends is ascending: the first band that can reach fromMs.
-    for (let i = lowerBound(index.maxEnds, fromMs); i < index.items.length; i++) {
-      const band = index.items[i]!;
-      if (band.startMs > toMs) break;
-      if (band.endMs < fromMs) continue;
-      if (visit(band, i) === false) break;
+    for (const i of index.index.query(fromMs, toMs)) {
+      if (visit(index.items[i]!, i) === false) break;
     }
   }
 
@@ -362,25 +418,23 @@ export class TimelineModel implements TimelineSource {
   }
 
   packets(fromMs: number, toMs: number): { list: readonly PacketArrow[]; from: number; to: number } {
-    this.ensureIndex();
-    return { list: this.packetList, from: lowerBound(this.packetFirst, fromMs - MAX_FLIGHT_MS), to: lowerBound(this.packetFirst, toMs + 1e-9) };
+    const b = this.current();
+    return { list: b.packets, from: lowerBound(b.packetFirst, fromMs - b.maxFlightMs), to: lowerBound(b.packetFirst, toMs + 1e-9) };
   }
 
   markers(fromMs: number, toMs: number): { list: readonly Marker[]; from: number; to: number } {
-    this.ensureIndex();
-    return { list: this.markerList, from: lowerBound(this.markerTimes, fromMs), to: lowerBound(this.markerTimes, toMs + 1e-9) };
+    const b = this.current();
+    return { list: b.markers, from: lowerBound(b.markerTimes, fromMs), to: lowerBound(b.markerTimes, toMs + 1e-9) };
   }
 
-  /** Every transition in order of axis time (for tests and the accessible summary). */
+  /** Every band (CLOSED marks included) in order of axis time (for tests and the accessible summary). */
   allBands(): Band[] {
-    this.ensureIndex();
-    return [...this.rowIndex.values()].flatMap((r) => r.items).sort((a, b) => a.startMs - b.startMs);
+    return [...this.current().rows.values()].flatMap((r) => r.items).sort((a, b) => a.startMs - b.startMs);
   }
 
-  /** The first `n` transitions in order of axis time (merging the rows' sorted lists). */
+  /** The first `n` bands in order of axis time (merging the rows' sorted lists). */
   firstBands(n: number): Band[] {
-    this.ensureIndex();
-    const rows = [...this.rowIndex.values()];
+    const rows = [...this.current().rows.values()];
     const at = rows.map(() => 0);
     const out: Band[] = [];
     while (out.length < n) {
@@ -396,29 +450,28 @@ export class TimelineModel implements TimelineSource {
   }
 
   allPackets(): readonly PacketArrow[] {
-    this.ensureIndex();
-    return this.packetList;
+    return this.current().packets;
   }
 
   allMarkers(): readonly Marker[] {
-    this.ensureIndex();
-    return this.markerList;
+    return this.current().markers;
   }
 }
 
-/** Sorts in place, stably, only when out of order (events mostly arrive in time order). */
-function sortIfNeeded<T>(list: T[], key: (item: T) => number): void {
-  for (let i = 1; i < list.length; i++) {
-    if (key(list[i - 1]!) > key(list[i]!)) {
-      list.sort((a, b) => key(a) - key(b));
-      return;
-    }
+/** Whether the shared model (or what is drawn from it) depends on this event; pane output and snapshots do not. */
+function changesModel(event: LabEvent): boolean {
+  switch (event.type) {
+    case 'session-start':
+    case 'clock':
+    case 'transition':
+    case 'packet':
+    case 'command':
+    case 'firewall':
+    case 'connection':
+      return true;
+    case 'pane-input':
+      return event.data.includes('\x03');
+    default:
+      return false;
   }
-}
-
-/** `198.18.77.2:7777` -> `198.18.77.2`; `[fe80::1]:22` -> `fe80::1`. */
-function hostOf(endpoint: string): string {
-  const colon = endpoint.lastIndexOf(':');
-  const address = colon < 0 ? endpoint : endpoint.slice(0, colon);
-  return address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
 }

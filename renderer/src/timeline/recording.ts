@@ -4,8 +4,11 @@
  * (state/workspace.ts) over the events up to that instant, and each pane is its output up to it.
  *
  * Events are folded in order of axis time (a transition's corrected host time, not when its
- * line reached the controller), the order the timeline draws them in. The fold keeps a
- * checkpoint every CHECKPOINT_EVERY events, so moving the cursor folds at most that many.
+ * line reached the controller), the order the timeline draws them in, with the clock offsets the
+ * drawn model uses (TimelineModel.axisMs: the SSH estimate in effect when the event was logged,
+ * plus what the packets added). When those move (a host's first estimate, a new packet
+ * correction), the order is worked out again at the next question about an instant. The fold
+ * keeps a checkpoint every CHECKPOINT_EVERY events, so moving the cursor folds at most that many.
  */
 import type { LabEvent, PaneName } from '../../../shared/src/events';
 import type { SessionEventMessage } from '../../../shared/src/lab-api';
@@ -21,6 +24,10 @@ interface Entry {
   session: string;
   event: LabEvent;
   axisMs: number;
+  /** The host's clock estimate when it was logged (events with a host time). */
+  clockMs: number | undefined;
+  /** Position in arrival order: equal axis times keep it. */
+  arrival: number;
 }
 
 export interface PaneChunk {
@@ -43,6 +50,8 @@ export class Recording {
   });
   /** The latest session seen (a replay has one; a live page sees the workspace's and each run's). */
   lastSession: string | undefined;
+  /** The model's axis epoch the axis times were worked out with. */
+  private axisEpoch = 0;
 
   constructor(private readonly labels: readonly string[] = ['H1', 'H2']) {
     this.model = new TimelineModel(labels);
@@ -56,15 +65,17 @@ export class Recording {
     const { session, event } = message;
     this.lastSession = session;
     this.model.add(event);
-    const axisMs = 'hostTimeUs' in event ? this.model.axisMs(event.host, event.hostTimeUs) : event.t;
+    const clockMs = 'hostTimeUs' in event ? this.model.clockMs(event.host) : undefined;
+    const axisMs = 'hostTimeUs' in event ? this.model.axisMs(event.host, event.hostTimeUs, clockMs) : event.t;
+    const entry: Entry = { session, event, axisMs, clockMs, arrival: this.entries.length };
     // Mostly in order already; a transition logged late moves back a few places.
     let at = this.entries.length;
     while (at > 0 && this.axisTimes[at - 1]! > axisMs) at--;
     if (at === this.entries.length) {
-      this.entries.push({ session, event, axisMs });
+      this.entries.push(entry);
       this.axisTimes.push(axisMs);
     } else {
-      this.entries.splice(at, 0, { session, event, axisMs });
+      this.entries.splice(at, 0, entry);
       this.axisTimes.splice(at, 0, axisMs);
       this.checkpoints.length = Math.min(this.checkpoints.length, Math.floor(at / CHECKPOINT_EVERY));
     }
@@ -87,7 +98,21 @@ export class Recording {
 
   /** How many events lie at or before `ms` on the axis. */
   countAt(ms: number): number {
+    this.placeAgain();
     return upperBound(this.axisTimes, ms);
+  }
+
+  /** Works the axis times and their order out again when the model's clock offsets moved. */
+  private placeAgain(): void {
+    if (this.axisEpoch === this.model.axisEpoch) return;
+    this.axisEpoch = this.model.axisEpoch;
+    for (const entry of this.entries) {
+      const e = entry.event;
+      entry.axisMs = 'hostTimeUs' in e ? this.model.axisMs(e.host, e.hostTimeUs, entry.clockMs) : e.t;
+    }
+    this.entries.sort((a, b) => a.axisMs - b.axisMs || a.arrival - b.arrival);
+    this.axisTimes = this.entries.map((entry) => entry.axisMs);
+    this.checkpoints = [];
   }
 
   /** The workspace as it was at `ms` on the axis: the fold of every event up to it. */
