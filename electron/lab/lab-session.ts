@@ -104,6 +104,8 @@ export class LabSession {
   readonly observations = new Map<LabHostLabel, HostObservations>();
   readonly clockOffsetMs = new Map<LabHostLabel, number>();
   private readonly pollers: SocketPoller[] = [];
+  /** Each host's running poller (a reconnect starts a new one). */
+  private readonly currentPoller = new Map<LabHostLabel, SocketPoller>();
   private readonly tracers: StateTracer[] = [];
   private readonly captures = new Map<LabHostLabel, PacketCapture[]>();
   /** The NFLOG group this session's dropped packets are logged to (see packet-capture.ts). */
@@ -223,10 +225,12 @@ export class LabSession {
     poller.on('snapshot', (snapshot) => {
       observations.addSnapshot(snapshot);
       this.log.append({ type: 'snapshot', host: label, hostTimeUs: snapshot.hostTimeUs, sockets: snapshot.sockets });
+      if (!this.closed) this.emitSettledTransitions(false, label);
     });
     poller.on('error', (error) => this.log.append({ type: 'note', host: label, text: error.message }));
     await poller.start();
     this.pollers.push(poller);
+    this.currentPoller.set(label, poller);
     // Another host's setup failed and closed the session while this one was still preparing:
     // close() has already stopped the observers it knew of, so this one stops itself.
     if (this.closed) {
@@ -238,6 +242,10 @@ export class LabSession {
     tracer.on('transition', (t) => {
       observations.transitions.push(t);
       this.log.append({ type: 'trace', host: label, hostTimeUs: t.hostTimeUs, local: formatEndpoint(t.local), remote: formatEndpoint(t.remote), from: t.from, to: t.to });
+      if (!this.closed) this.emitSettledTransitions(false, label);
+      // A connection's first traced state and a traced CLOSED wait for a snapshot taken after
+      // them (see emitSettledTransitions): ask for one now rather than at the next tick.
+      this.currentPoller.get(label)?.pollNow();
     });
     const traceAvailable = await tracer.start();
     this.tracers.push(tracer);
@@ -252,7 +260,7 @@ export class LabSession {
       name: 'tracepoint',
       ok: traceAvailable,
       detail: traceAvailable
-        ? 'every transition from sock:inet_sock_set_state'
+        ? `every transition from sock:inet_sock_set_state; ${tracer.clockDetail}`
         : `polling ss only, transitions between polls are inferred: ${tracer.unavailable ?? 'tracing unavailable'}`,
     });
     await firstSnapshot;
@@ -340,25 +348,49 @@ export class LabSession {
   }
 
   /**
-   * Turns reconciled histories into `transition` events once they are settled. Some records can
-   * still be revised: a trace CLOSED by the next poll (the timewait socket: TIME_WAIT), a
-   * history's first traced state by a late snapshot that saw it first, polled records by the
-   * trace; those wait one poll and a margin (500 ms). A traced state after the history's first
-   * traced one, other than CLOSED, is final at once: the live views show it within a tick.
-   * Records are known by their state and time, not their place, so a prefix that arrives late
-   * (an earlier snapshot) never makes a state appear twice.
+   * Turns reconciled histories into `transition` events as soon as nothing can revise them, so
+   * the live views (the state diagram) show the kernel's state at once and the session log never
+   * has to take a state back. Called on every trace event and snapshot (and a 100 ms tick).
+   *
+   * What can still be revised, and what settles it:
+   * - A traced state after the history's first traced one, other than CLOSED: nothing; at once.
+   * - A history's first traced state: a snapshot taken before it but not yet arrived may have seen
+   *   the state earlier (a half-open SYN-RECV, tracing begun mid-connection). Snapshots arrive in
+   *   order, so once one taken at or after the state's time is in, it is final.
+   * - A traced CLOSED: the tracepoint reports entering TIME_WAIT as FIN_WAIT2/CLOSING -> CLOSE
+   *   (the kernel frees the full socket and carries on with a separate timewait socket, which
+   *   fires no event), and an orphaned FIN_WAIT2 the same way; only ss tells them apart (see
+   *   shared/src/reconcile.ts). So it waits for a snapshot taken after it, likewise an inferred
+   *   TIME_WAIT (CLOSING -> CLOSE) that such a snapshot would replace by the polled one.
+   * - A polled or inferred state after a traced one in its history (the timewait socket's
+   *   FIN_WAIT2 / TIME_WAIT): the full socket is gone, no trace event can come before it; once
+   *   its snapshot is in, it is final. Without the tracer, snapshots are the only source: the same.
+   * - A polled state before the history's first traced one: a trace event delayed in transit may
+   *   still replace it; it waits one poll and a margin (500 ms), as everything did before.
+   * The tracer asks the poller for a snapshot at once on each event (SocketPoller.pollNow), so the
+   * waits above are one `ss` round trip, not a poll interval. Each host's times are its own
+   * clock's (trace times mapped through the marker offset, snapshots stamped by bash): an error
+   * of a few milliseconds there is covered by the snapshot being asked for only after the event
+   * reached us. Records are known by their state and time, not their place, so a prefix that
+   * arrives late (an earlier snapshot) never makes a state appear twice.
    */
-  emitSettledTransitions(flush: boolean): void {
-    for (const label of HOST_LABELS) {
+  emitSettledTransitions(flush: boolean, only?: LabHostLabel): void {
+    for (const label of only ? [only] : HOST_LABELS) {
+      const observations = this.observations.get(label)!;
       const settledBefore = this.hostNowUs(label) - 500_000;
-      for (const connection of this.observations.get(label)!.histories()) {
+      const polledUpTo = observations.latestSnapshot()?.hostTimeUs ?? -Infinity;
+      for (const connection of observations.histories()) {
         const firstTraced = connection.states.findIndex((record) => record.seen === 'trace');
         // In order: a state waits for every earlier state of its connection to be emitted.
         for (const [index, record] of connection.states.entries()) {
           const key = `${label}|${connection.local}|${connection.remote}|${record.state}|${record.hostTimeUs}`;
           if (this.emittedTransitions.has(key)) continue;
-          const finalAtOnce = record.seen === 'trace' && record.state !== 'CLOSED' && firstTraced !== -1 && index > firstTraced;
-          if (!flush && !finalAtOnce && record.hostTimeUs > settledBefore) break;
+          const traced = record.seen === 'trace';
+          const afterTraced = firstTraced !== -1 && index > firstTraced;
+          const finalAtOnce = traced && record.state !== 'CLOSED' && afterTraced;
+          // Until the host is prepared, whether it has the tracer is not known yet.
+          const finalByPoll = this.prepared.has(label) && record.hostTimeUs <= polledUpTo && (traced || afterTraced || !observations.traceAvailable);
+          if (!flush && !finalAtOnce && !finalByPoll && record.hostTimeUs > settledBefore) break;
           this.emittedTransitions.add(key);
           this.log.append({ type: 'transition', host: label, hostTimeUs: record.hostTimeUs, local: connection.local, remote: connection.remote, state: record.state, seen: record.seen });
         }

@@ -20,7 +20,8 @@ export function pollerScript(port: number, intervalMs: number, sessionId: string
   const intervalUs = Math.round(intervalMs * 1000);
   // Ticks are scheduled from bash's microsecond clock ($EPOCHREALTIME, bash 5), so the period
   // stays at intervalMs however long ss takes; older shells fall back to date and a fixed wait.
-  // `read -t` doubles as the sleep: it times out (status > 128) until our side closes stdin.
+  // `read -t` doubles as the sleep: it times out (status > 128); a line from us (pollNow) ends it
+  // early for a snapshot at once; EOF (status 1: our side closed stdin) ends the loop.
   // The first line marks the process as this session's (see liveSessionsOn).
   return [
     `: tcplab-session=${sessionId}`,
@@ -32,7 +33,7 @@ export function pollerScript(port: number, intervalMs: number, sessionId: string
     `  printf '@@end\n'`,
     `  next=$(( next + ${intervalUs} )); left=$(( next - $(now) ))`,
     `  if [ "$left" -lt 1000 ]; then left=1000; next=$(now); fi`,
-    `  read -r -t "$(( left / 1000000 )).$(printf %06d $(( left % 1000000 )))" _; [ $? -gt 128 ] || exit 0`,
+    `  read -r -t "$(( left / 1000000 )).$(printf %06d $(( left % 1000000 )))" _; [ $? -ne 1 ] || exit 0`,
     'done',
   ].join('\n');
 }
@@ -66,6 +67,14 @@ export class SocketPoller extends EventEmitter<{ snapshot: [Snapshot]; error: [E
     } else {
       this.current?.lines.push(line);
     }
+  }
+
+  /**
+   * Takes a snapshot now instead of at the next tick. The session asks for one when a traced
+   * state waits for a later snapshot to settle it (see LabSession.emitSettledTransitions).
+   */
+  pollNow(): void {
+    this.channel?.write('\n');
   }
 
   stop(): void {
