@@ -15,6 +15,12 @@ import { useTheme } from './theme';
 
 const LABELS: ApiHostLabel[] = ['H1', 'H2'];
 
+/**
+ * Below this window height (projectors: 1280x720, 1024x768) the timeline starts collapsed unless
+ * the user opened it before, so the terminals, the diagram and the run's result keep their room.
+ */
+const SHORT_WINDOW_PX = 800;
+
 const PHASE_TEXT: Record<string, string> = {
   idle: 'Not connected',
   connecting: 'Connecting to H1 and H2…',
@@ -159,8 +165,12 @@ export function App({ client, store, hub }: { client: LabClient; store: AppStore
             hub={hub}
           />
         ))}
-        <div className="grid min-h-0 grid-rows-[minmax(0,auto)_minmax(15rem,1fr)] gap-2">
-        <StateDiagram hosts={shown.hosts} labels={LABELS} dark={dark} />
+        {/* The right column scrolls rather than cutting the run panel short when the window is short; the diagram keeps its size (⤢ Enlarge for more). */}
+        <div className="flex min-h-0 flex-col gap-2 overflow-y-auto" data-testid="side-column">
+          {/* Natural size, but on short windows at most 28% of the height, so the run panel and its result fit beside it. */}
+          <div className="shrink-0 [@media(max-height:800px)]:[&_[data-testid=state-diagram]]:max-h-[28vh]" data-testid="side-diagram">
+            <StateDiagram hosts={shown.hosts} labels={LABELS} dark={dark} />
+          </div>
         <RunPanel
           experiments={hello?.experiments ?? []}
           selected={selected}
@@ -176,7 +186,16 @@ export function App({ client, store, hub }: { client: LabClient; store: AppStore
         />
         </div>
       </main>
-      <Timeline recording={recording} dark={dark} cursor={cursor} onCursor={setCursor} live={!replay} utcOffsetMin={utcOffsetMin} pastPaneText={pastPaneText} />
+      <Timeline
+        recording={recording}
+        dark={dark}
+        cursor={cursor}
+        onCursor={setCursor}
+        live={!replay}
+        utcOffsetMin={utcOffsetMin}
+        pastPaneText={pastPaneText}
+        collapsedByDefault={window.innerHeight < SHORT_WINDOW_PX}
+      />
 
       {notices.length > 0 && (
         <div className="fixed right-3 bottom-3 z-10 flex w-96 flex-col gap-2" aria-live="polite">

@@ -71,7 +71,7 @@ export function RunPanel({ experiments, selected, onSelect, backend, run, onRun,
   }, [thisRun?.currentStep]);
 
   return (
-    <aside className="flex min-h-0 flex-col overflow-hidden rounded-lg border border-slate-300 bg-white shadow-sm dark:border-slate-700 dark:bg-slate-900" aria-label="experiment">
+    <aside className="flex min-h-[20rem] flex-1 flex-col overflow-hidden rounded-lg border border-slate-300 bg-white shadow-sm dark:border-slate-700 dark:bg-slate-900" aria-label="experiment">
       <div className="border-b border-slate-200 p-3 dark:border-slate-700">
         <label className="mb-1 block text-[10.5px] font-semibold uppercase tracking-wide text-slate-500 dark:text-slate-400" htmlFor="experiment-select">
           Experiment
@@ -102,7 +102,12 @@ export function RunPanel({ experiments, selected, onSelect, backend, run, onRun,
             </optgroup>
           )}
         </select>
-        {experiment && <p className="mt-1.5 text-[12.5px] leading-snug text-slate-600 dark:text-slate-300">{experiment.summary}</p>}
+        {/* On short windows (projectors) the summary gives way to the result, which must fit under the diagram. */}
+        {experiment && (
+          <p className={`mt-1.5 text-[12.5px] leading-snug text-slate-600 dark:text-slate-300 ${thisRun?.result ? '[@media(max-height:800px)]:hidden' : ''}`} data-testid="experiment-summary">
+            {experiment.summary}
+          </p>
+        )}
         {experiment && (
           <p className="mt-1 text-[11.5px] text-slate-500 dark:text-slate-400" data-testid="roles">
             client {swapRoles ? experiment.roles.server : experiment.roles.client}, server {swapRoles ? experiment.roles.client : experiment.roles.server}, port {experiment.port}

@@ -45,11 +45,13 @@ export interface TimelineProps {
   live: boolean;
   utcOffsetMin: number;
   pastPaneText: (host: 'H1' | 'H2', pane: 'upper' | 'lower') => Promise<string>;
+  /** Start collapsed unless the user opened it before (App: short windows, projectors). */
+  collapsedByDefault?: boolean;
 }
 
 const HEIGHT_KEY = 'tcplab.timeline.open';
 
-export function Timeline({ recording, dark, cursor, onCursor, live, utcOffsetMin, pastPaneText }: TimelineProps) {
+export function Timeline({ recording, dark, cursor, onCursor, live, utcOffsetMin, pastPaneText, collapsedByDefault = false }: TimelineProps) {
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const wrapRef = useRef<HTMLDivElement>(null);
   const viewRef = useRef<TimeView | undefined>(undefined);
@@ -59,7 +61,7 @@ export function Timeline({ recording, dark, cursor, onCursor, live, utcOffsetMin
   const lastStats = useRef<DrawStats>({ bands: 0, packets: 0, markers: 0, labels: 0 });
   const cursorRef = useRef(cursor);
   cursorRef.current = cursor;
-  const [open, setOpen] = useState(() => localStorage.getItem(HEIGHT_KEY) !== 'closed');
+  const [open, setOpen] = useState(() => (localStorage.getItem(HEIGHT_KEY) ?? (collapsedByDefault ? 'closed' : 'open')) !== 'closed');
   const [hover, setHover] = useState<{ hit: NonNullable<Hit>; x: number; y: number }>();
   const [spanText, setSpanText] = useState('');
   // The first transitions, for the list below; refreshed by the drawing (once a frame at most), not per event.
