@@ -10,7 +10,12 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 export const CHROMIUM = process.env.TCPLAB_CHROMIUM ?? '/usr/bin/chromium';
 export const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'test-results', 'e2e');
 
-export async function launchBrowser(): Promise<BrowserContext> {
+/**
+ * `timeline: 'open'` (the default) is a user who opened the timeline before (the app remembers
+ * it), so tests and benches of the timeline see it at 1280x720, where the app starts it collapsed;
+ * 'app-default' leaves the app's own choice.
+ */
+export async function launchBrowser(options: { timeline?: 'open' | 'app-default' } = {}): Promise<BrowserContext> {
   const profile = mkdtempSync(join(tmpdir(), 'tcplab-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -20,6 +25,7 @@ export async function launchBrowser(): Promise<BrowserContext> {
   });
   // Playwright waits forever by default; a stuck action must fail the test, saying what it waited for.
   context.setDefaultTimeout(60_000);
+  if ((options.timeline ?? 'open') === 'open') await context.addInitScript("localStorage.getItem('tcplab.timeline.open') ?? localStorage.setItem('tcplab.timeline.open', 'open')");
   return context;
 }
 
