@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintSha256 } from '../electron/lab/known-hosts';
 import { labDir } from '../electron/lab/virtual-lab';
 import { skipReason } from '../test/lab/lab-env';
-import { launchBrowser, screenshot } from './support/browser';
+import { launchBrowser, paneText, screenshot } from './support/browser';
 import { startWebApp, type RunningWebApp } from './support/web-app';
 
 const CONNECT_TIMEOUT = 90_000;
@@ -165,6 +165,69 @@ describe.skipIf(skipReason)('the Hosts view, on the virtual lab', () => {
     await page.getByTestId('hostkey-connect').click();
     await page.locator('[data-testid="backend-phase"][data-phase="connected"]').waitFor({ timeout: CONNECT_TIMEOUT });
     expect(sshKeygenFind(keys.H1.address, knownHosts)).toContain(keys.H1.fingerprint);
+    await page.getByTestId('disconnect-button').click();
+    await page.locator('[data-testid="backend-phase"][data-phase="idle"]').waitFor({ timeout: 30_000 });
+  });
+  it('gives a jump host its own login (a key with a passphrase, kept in memory), keeps it across a reload, and asks for the jump host\'s key naming it', async () => {
+    const keys = labKeys();
+    // The jump host is H1 itself (root@H1, then a channel from H1 to its own sshd): what the lab
+    // can offer without a second sshd (test/lab/proxy-jump.test.ts has H2 behind H1). Its login
+    // is a passphrase-protected copy of the lab key, so the passphrase has to be kept and used.
+    const PASSPHRASE = 'jump-Passphrase-e2e-9137';
+    const jumpKey = join(work, 'jump_key');
+    writeFileSync(jumpKey, readFileSync(join(labDir(), 'id_ed25519')), { mode: 0o600 });
+    execFileSync('ssh-keygen', ['-q', '-p', '-P', '', '-N', PASSPHRASE, '-f', jumpKey]);
+    const jumpSpec = `root@${keys.H1.address}`;
+
+    await page.getByTestId('hosts-button').click();
+    await page.getByTestId('host-form-H1').waitFor();
+    expect(await page.getByTestId('hosts-H1-jump-auth-fields').count()).toBe(0); // shown only with a jump host
+    await page.getByTestId('hosts-H1-proxy-jump').fill(jumpSpec);
+    await page.getByTestId('hosts-H1-jump-auth').selectOption('key');
+    await page.getByTestId('hosts-H1-jump-key-file').fill(jumpKey);
+    await page.getByTestId('hosts-H1-jump-passphrase').fill(PASSPHRASE);
+    await screenshot(page, 'hosts-07-jump-login');
+    await page.getByTestId('hosts-save').click();
+    await expect.poll(() => page.getByTestId('hosts-status').textContent().catch(() => '')).toBe('Saved.');
+    expect(await page.getByTestId('hosts-problem').count()).toBe(0);
+    const written = readFileSync(hostsFile, 'utf8');
+    expect(written).toMatch(new RegExp(`proxyJump: ${jumpSpec.replace(/\./g, '\\.')}\\n\\s+proxyJumpAuth:\\n\\s+type: key\\n\\s+keyFile: ${jumpKey}\\n\\s+passphraseStored: true`));
+    expect(written).not.toContain(PASSPHRASE);
+
+    // Reloaded: the view reads it back; the passphrase is kept (browser mode: in memory, and it says so).
+    await page.reload();
+    await page.getByTestId('hosts-button').click();
+    await page.getByTestId('host-form-H1').waitFor();
+    await expect.poll(() => page.getByTestId('hosts-H1-proxy-jump').inputValue()).toBe(jumpSpec);
+    expect(await page.getByTestId('hosts-H1-jump-auth').inputValue()).toBe('key');
+    expect(await page.getByTestId('hosts-H1-jump-key-file').inputValue()).toBe(jumpKey);
+    expect(await page.getByTestId('hosts-H1-jump-passphrase').inputValue()).toBe(''); // never shown back
+    expect(await page.getByTestId('host-form-H1').textContent()).toContain('kept by TCP Lab: leave empty to keep it');
+    expect(await page.getByTestId('hosts-secrets-note').textContent()).toMatch(/in memory only/);
+    expect(await page.getByTestId('hosts-H2-jump-auth-fields').count()).toBe(0);
+    await screenshot(page, 'hosts-08-jump-login-reloaded');
+    await page.getByTestId('hosts-close').click();
+
+    // The jump host's key is not in known_hosts: the dialog says the key is the jump host's, and
+    // accepting it writes the jump host's entry (here H1's address, where ssh -J would look it up).
+    execFileSync('ssh-keygen', ['-R', keys.H1.address, '-f', knownHosts], { stdio: 'ignore' });
+    expect(sshKeygenFind(keys.H1.address, knownHosts)).toBe('');
+    await page.getByTestId('connect-button').click();
+    await page.getByTestId('hostkey-H1').waitFor({ timeout: CONNECT_TIMEOUT });
+    expect(await page.getByTestId('hostkey-H1').textContent()).toContain(`H1's jump host${jumpSpec}`);
+    expect(await page.getByTestId('hostkey-jump-H1').textContent()).toContain(`This key is the jump host's (${jumpSpec})`);
+    expect(await page.getByTestId('fingerprint-H1').textContent()).toBe(keys.H1.fingerprint);
+    await screenshot(page, 'hosts-09-jump-host-key');
+    await page.getByTestId('hostkey-accept-H1').click();
+    await page.getByTestId('hostkey-connect').click();
+    await page.locator('[data-testid="backend-phase"][data-phase="connected"]').waitFor({ timeout: CONNECT_TIMEOUT });
+    expect(sshKeygenFind(keys.H1.address, knownHosts)).toContain(keys.H1.fingerprint);
+
+    // H1's shell came through the jump host: sshd saw the connection come from H1 itself, not from this machine.
+    await page.getByTestId('pane-H1-upper').click();
+    await page.keyboard.type('echo "via:${SSH_CONNECTION%% *}"');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => paneText(page, 'H1', 'upper'), { timeout: 20_000 }).toContain(`via:${keys.H1.address}`);
     await page.getByTestId('disconnect-button').click();
     await page.locator('[data-testid="backend-phase"][data-phase="idle"]').waitFor({ timeout: 30_000 });
   });
