@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { LabEvent } from '../shared/src/events';
+import { buildTimeline } from '../shared/src/timeline';
 import { CHROMIUM, launchBrowser, screenshot } from './support/browser';
 import { startWebApp, type RunningWebApp } from './support/web-app';
 
@@ -30,6 +31,7 @@ const h1Established = transitions.find((t) => t.host === 'H1' && t.state === 'ES
 /** window.tcplabTimeline (renderer/src/components/Timeline.tsx), the part this test reads. */
 interface Hooks {
   transitions(): Array<{ host: string; state: string; atMs: number; hostTimeUs: number }>;
+  packets(): Array<{ from: string; to: string | undefined; number: number; flags: string; dropped: boolean }>;
   view(): { startMs: number; spanMs: number; width: number };
   setCursor(ms: number | undefined): void;
   pastPaneText(host: 'H1' | 'H2', pane: 'upper' | 'lower'): Promise<string>;
@@ -123,6 +125,56 @@ describe.skipIf(missing !== undefined)('timeline (tcplab web --replay, Chromium)
     await page.getByTestId('timeline-zoom-in').click();
     const zoomAfter = (await page.evaluate(() => (globalThis as unknown as WithHooks).tcplabTimeline.view())).spanMs;
     expect(zoomAfter).toBeCloseTo(zoomBefore / 1.5, 3);
+  });
+});
+
+/**
+ * A run recorded with packets: the view draws the shared timeline model (shared/src/timeline.ts),
+ * so the clock offsets it shows are the ones the packets refined, and its arrows are the model's,
+ * numbered as the exported figure numbers them.
+ */
+describe.skipIf(missing !== undefined)('timeline with packets (tcplab web --replay, Chromium)', () => {
+  const dir = join(import.meta.dirname, '..', 'test', 'fixtures', 'sessions', 'lost-fin-packets');
+  const recorded = readFileSync(join(dir, 'session.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as LabEvent);
+  const model = buildTimeline(recorded);
+  let app: RunningWebApp;
+  let page: Page;
+  let close: () => Promise<void>;
+
+  beforeAll(async () => {
+    app = await startWebApp(['--replay', dir]);
+    const context = await launchBrowser();
+    close = () => context.close();
+    page = await context.newPage();
+    await page.goto(app.url);
+    await page.getByTestId('timeline-canvas').waitFor();
+    await page.waitForFunction((n) => (globalThis as unknown as Partial<WithHooks>).tcplabTimeline?.eventCount() === n, recorded.length);
+  }, 120_000);
+
+  afterAll(async () => {
+    await close?.();
+    expect(await app?.stop()).toBe(0);
+  });
+
+  test('the header shows the clock offsets refined by the packets, the ones the axis uses', async () => {
+    expect(model.lanes.some((lane) => lane.correctionUs !== 0)).toBe(true);
+    const text = (ms: number): string => `${ms >= 0 ? '+' : '−'}${Math.abs(ms).toFixed(3)} ms`;
+    await expect.poll(() => page.getByTestId('timeline-offsets').textContent()).toContain(`${model.lanes[0]!.host} ${text(model.lanes[0]!.offsetMs - model.lanes[0]!.correctionUs / 1000)}`);
+    const offsets = await page.getByTestId('timeline-offsets').textContent();
+    for (const lane of model.lanes) expect(offsets).toContain(`${lane.host} ${text(lane.offsetMs - lane.correctionUs / 1000)}`);
+  });
+
+  test('the arrows are the packets of the shared model, numbered as it numbers them, the dropped FINs among them', async () => {
+    const shown = await page.evaluate(() => (globalThis as unknown as WithHooks).tcplabTimeline.packets());
+    expect(shown.map((p) => `${p.number} ${p.flags} ${p.dropped}`)).toEqual(model.packets.map((p) => `${p.number} ${p.flags.join(',')} ${p.dropped !== undefined}`));
+    expect(shown.some((p) => p.dropped && p.flags.includes('FIN'))).toBe(true);
+    const transitions = await page.evaluate(() => (globalThis as unknown as WithHooks).tcplabTimeline.transitions());
+    expect(transitions.map((t) => `${t.host} ${t.state} ${t.atMs.toFixed(3)}`)).toEqual(
+      model.transitions.map((t) => `${t.host} ${t.state} ${(t.atUs / 1000).toFixed(3)}`),
+    );
   });
 });
 

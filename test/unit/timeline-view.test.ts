@@ -333,6 +333,9 @@ describe('the workspace at an instant (the cursor)', () => {
   it('equals the fold of every event up to that instant, across checkpoints and late transitions', () => {
     const recording = new Recording();
     for (const e of lostFin) recording.add({ type: 'event', session: '76e328a9', event: e });
+    expect(recording.size).toBe(0); // shown once the model includes them (the next frame)
+    recording.flush();
+    expect(recording.size).toBe(lostFin.length);
     expect(recording.size).toBeGreaterThan(CHECKPOINT_EVERY);
     const fin = lostFin.find((e) => e.type === 'transition' && e.state === 'FIN_WAIT1') as Extract<LabEvent, { type: 'transition' }>;
     const offsetH1 = (lostFin.find((e) => e.type === 'clock' && e.host === 'H1') as Extract<LabEvent, { type: 'clock' }>).offsetMs;
@@ -357,7 +360,8 @@ describe('the workspace at an instant (the cursor)', () => {
     const events = fixture('lost-fin-packets');
     const recording = new Recording();
     for (const e of events) recording.add({ type: 'event', session: 'b9a12694', event: e });
-    const shared = recording.model.shared; // built, as drawing would
+    recording.flush();
+    const shared = recording.model.shared;
     expect(shared.lanes.some((lane) => lane.correctionUs !== 0)).toBe(true);
     for (const t of shared.transitions) {
       const count = (ms: number): number => recording.foldAt(ms).hosts[t.host]!.transitions.length;
@@ -366,6 +370,22 @@ describe('the workspace at an instant (the cursor)', () => {
       expect(count(t.atUs / 1000)).toBe(upTo);
       expect(count(t.atUs / 1000 - 0.001)).toBe(upTo - shared.transitions.filter((u) => u.host === t.host && u.atUs === t.atUs).length);
     }
+  });
+
+  it('listeners hear about a burst once, when the model includes all of it', async () => {
+    const recording = new Recording();
+    let heard = 0;
+    let transitionsWhenHeard = -1;
+    recording.subscribe(() => {
+      heard++;
+      transitionsWhenHeard = recording.model.shared.transitions.length;
+    });
+    for (const e of lostFin) recording.add({ type: 'event', session: '76e328a9', event: e });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(heard).toBe(1);
+    expect(recording.rebuilds.count).toBe(1);
+    expect(transitionsWhenHeard).toBe(lostFin.filter((e) => e.type === 'transition').length);
+    expect(recording.size).toBe(lostFin.length);
   });
 
   it('pane output up to an instant', () => {

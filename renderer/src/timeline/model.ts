@@ -9,11 +9,9 @@
  * Lab's own NFLOG rule and connection progress not shown).
  *
  * Events arrive one by one (live, or a replay in batches); the shared model is built from all of
- * them at once, lazily: when the canvas asks for something after events that change it came
- * (pane output and socket snapshots do not). The canvas asks when it draws, at most once a frame,
- * and Timeline.tsx spaces the redraws that new data alone causes so that drawing (this rebuild
- * included, it happens inside the timed draw) takes at most a fifth of the wall time: a replay of
- * 100,000 events is built a few times while it loads, not per event or per message.
+ * them at once, when events that change it came (pane output and socket snapshots do not): in the
+ * page when Recording says so (at most once a frame, and no more than a fifth of the wall time
+ * while events stream in), elsewhere at the first query after them.
  */
 import type { LabEvent } from '../../../shared/src/events';
 import type { Seen, TcpState } from '../../../shared/src/tcp-states';
@@ -137,8 +135,25 @@ export class TimelineModel implements TimelineSource {
   private minMs = Infinity;
   private maxMs = -Infinity;
 
-  constructor(hosts: readonly string[] = ['H1', 'H2']) {
+  /**
+   * `manual`: queries use the last build and never rebuild (the page: Recording decides when, see
+   * there); otherwise (tests, tools) a query after new events rebuilds first.
+   */
+  constructor(
+    hosts: readonly string[] = ['H1', 'H2'],
+    private readonly manual = false,
+  ) {
     for (const h of hosts) this.addHost(h);
+  }
+
+  /** Whether events that change the model came since the last build. */
+  get stale(): boolean {
+    return this.builtRelevant !== this.relevant;
+  }
+
+  /** Builds the shared model over every event given so far, if events that change it came. */
+  refresh(): void {
+    if (!this.built || this.stale) this.rebuild();
   }
 
   get hosts(): readonly string[] {
@@ -207,13 +222,13 @@ export class TimelineModel implements TimelineSource {
     return (hostTimeUs - offsetMs * 1000 + (this.built?.corrections.get(host) ?? 0)) / 1000;
   }
 
-  /** The shared model over every event given so far (what the exported figures are drawn from). */
+  /** The shared model (what the exported figures are drawn from) as last built; over every event given so far unless `manual`. */
   get shared(): SharedModel {
     return this.current().shared;
   }
 
   private current(): Built {
-    if (!this.built || this.builtRelevant !== this.relevant) this.rebuild();
+    if (!this.built || (!this.manual && this.stale)) this.rebuild();
     return this.built!;
   }
 
@@ -264,17 +279,33 @@ export class TimelineModel implements TimelineSource {
     // The transitions of each connection, in the order the model made its bands (host time, then log position).
     const byConnection: Array<SharedModel['transitions']> = shared.connections.map(() => []);
     for (const t of shared.transitions) byConnection[t.connection]!.push(t);
-    const rows = new Map<string, Band[]>();
-    const holders = new Map<string, { closed: boolean; lastMs: number }>();
-    const order = [...shared.connections].sort((a, b) => a.startUs - b.startUs || a.id - b.id);
-    for (const c of order) {
-      const transitions = byConnection[c.id]!.sort((a, b) => a.hostTimeUs - b.hostTimeUs || a.eventSeq - b.eventSeq);
+    const hostIndex = new Map<string, number>();
+    /** Per host and row (host * ROWS + row): its bands, and the connection last placed there. */
+    const rows: Band[][] = [];
+    const holders: Array<{ closed: boolean; lastMs: number } | undefined> = [];
+    const connections = shared.connections;
+    const starts = new Float64Array(connections.length);
+    for (let k = 0; k < connections.length; k++) starts[k] = connections[k]!.startUs;
+    const order = Int32Array.from(connections, (_, k) => k).sort((a, b) => starts[a]! - starts[b]! || a - b);
+    for (const id of order) {
+      const c = connections[id]!;
+      const transitions = byConnection[c.id]!;
+      for (let k = 1; k < transitions.length; k++) {
+        const x = transitions[k - 1]!;
+        const y = transitions[k]!;
+        if (x.hostTimeUs > y.hostTimeUs || (x.hostTimeUs === y.hostTimeUs && x.eventSeq > y.eventSeq)) {
+          transitions.sort((a, b) => a.hostTimeUs - b.hostTimeUs || a.eventSeq - b.eventSeq);
+          break;
+        }
+      }
+      let h = hostIndex.get(c.host);
+      if (h === undefined) hostIndex.set(c.host, (h = hostIndex.size));
       const startMs = c.startUs / 1000;
       let row = -1;
       let idlest = 0;
       let idlestMs = Infinity;
       for (let r = 0; r < ROWS && row < 0; r++) {
-        const holder = holders.get(`${c.host}/${r}`);
+        const holder = holders[h * ROWS + r];
         if (!holder || (holder.closed && holder.lastMs <= startMs)) row = r;
         else if (holder.lastMs < idlestMs) {
           idlest = r;
@@ -283,9 +314,7 @@ export class TimelineModel implements TimelineSource {
       }
       if (row < 0) row = idlest;
       const conn = `${c.local} ${c.remote}`;
-      const key = `${c.host}/${row}`;
-      let list = rows.get(key);
-      if (!list) rows.set(key, (list = []));
+      const list = (rows[h * ROWS + row] ??= []);
       let k = 0;
       let lastMs = startMs;
       let closed = false;
@@ -301,17 +330,24 @@ export class TimelineModel implements TimelineSource {
         if (!band) continue;
         list.push({ host: c.host, conn, row, state: band.state, startMs: band.startUs / 1000, endMs: band.open ? Infinity : band.endUs / 1000, hostTimeUs: band.hostTimeUs, seen: t.seen });
       }
-      holders.set(key, { closed, lastMs });
+      holders[h * ROWS + row] = { closed, lastMs };
     }
     const out = new Map<string, RowIndex>();
-    for (const [key, items] of rows) {
-      items.sort((a, b) => a.startMs - b.startMs);
-      const positions = items.map((_, i) => i);
-      out.set(key, {
-        items,
-        starts: Float64Array.from(items, (b) => b.startMs),
-        index: new IntervalIndex(positions, (i) => items[i]!.startMs, (i) => items[i]!.endMs),
-      });
+    for (const [host, h] of hostIndex) {
+      for (let r = 0; r < ROWS; r++) {
+        const items = rows[h * ROWS + r];
+        if (!items) continue;
+        let sorted = true;
+        for (let i = 1; i < items.length && sorted; i++) sorted = items[i - 1]!.startMs <= items[i]!.startMs;
+        if (!sorted) items.sort((a, b) => a.startMs - b.startMs);
+        const positions = new Array<number>(items.length);
+        for (let i = 0; i < items.length; i++) positions[i] = i;
+        out.set(`${host}/${r}`, {
+          items,
+          starts: Float64Array.from(items, (b) => b.startMs),
+          index: new IntervalIndex(positions, (i) => items[i]!.startMs, (i) => items[i]!.endMs),
+        });
+      }
     }
     return out;
   }

@@ -44,21 +44,63 @@ export class Recording {
   private checkpoints: WorkspaceState[] = [];
   private readonly panes = new Map<string, { chunks: PaneChunk[]; times: number[] }>();
   private readonly listeners = new Set<() => void>();
-  /** Listeners hear about new events once per animation frame (a replay sends 100,000 in a burst). */
-  private readonly notifier = new FrameBatch(() => {
-    for (const listener of this.listeners) listener();
-  });
+  /**
+   * Listeners hear about new events once per animation frame at most (a replay sends 100,000 in
+   * a burst), and only once the timeline model includes them: `publish` rebuilds it then, unless
+   * that would make rebuilding more than a fifth of the wall time while events still stream in.
+   */
+  private readonly notifier = new FrameBatch(() => this.publish());
+  /** Events the listeners were told about (the model includes them). */
+  private published = 0;
+  /** Events given since the last publish: none means the stream paused for a frame. */
+  private arrivedSincePublish = false;
+  private lastBuildEnd = -Infinity;
+  private publishTimer: ReturnType<typeof setTimeout> | undefined;
+  /** How many times the model was rebuilt here, and the time that took (ms). */
+  readonly rebuilds = { count: 0, ms: 0 };
   /** The latest session seen (a replay has one; a live page sees the workspace's and each run's). */
   lastSession: string | undefined;
   /** The model's axis epoch the axis times were worked out with. */
   private axisEpoch = 0;
 
   constructor(private readonly labels: readonly string[] = ['H1', 'H2']) {
-    this.model = new TimelineModel(labels);
+    this.model = new TimelineModel(labels, true);
   }
 
+  /** Events the timeline shows (the model includes them); the cursor's fold has every event given. */
   get size(): number {
-    return this.entries.length;
+    return this.published;
+  }
+
+  /** Brings the model up to date with every event now and tells the listeners (tests; the end of a burst). */
+  flush(): void {
+    this.notifier.flush();
+    if (this.published !== this.entries.length) this.publish(true);
+  }
+
+  private publish(force = false): void {
+    const now = performance.now();
+    if (this.model.stale) {
+      const share = this.model.lastBuildMs;
+      // Streaming: a fifth of the wall time at most. Paused for a frame: at once (half at most).
+      const allowed = this.arrivedSincePublish ? this.lastBuildEnd + 4 * share : this.lastBuildEnd + share;
+      if (!force && now < allowed) {
+        this.arrivedSincePublish = false;
+        this.publishTimer ??= setTimeout(() => {
+          this.publishTimer = undefined;
+          this.notifier.schedule();
+        }, allowed - now);
+        return;
+      }
+      this.model.refresh();
+      this.lastBuildEnd = performance.now();
+      this.rebuilds.count++;
+      this.rebuilds.ms += this.model.lastBuildMs;
+    }
+    this.arrivedSincePublish = false;
+    if (this.published === this.entries.length) return;
+    this.published = this.entries.length;
+    for (const listener of this.listeners) listener();
   }
 
   add(message: SessionEventMessage): void {
@@ -87,6 +129,7 @@ export class Recording {
       pane.chunks.push({ t: event.t, session, data: event.data });
       pane.times.push(event.t);
     }
+    this.arrivedSincePublish = true;
     this.notifier.schedule();
   }
 
