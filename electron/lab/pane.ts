@@ -18,6 +18,13 @@ import type { SshHost } from './ssh-host';
 
 export const HIGH_WATERMARK = 1 << 20;
 export const LOW_WATERMARK = 256 << 10;
+/**
+ * Output that arrives in one I/O turn (a flood brings several SSH packets per socket read, most
+ * a PTY read of 4 KiB or less) becomes one `data` event of up to this many bytes: one log line,
+ * one message to the page and one xterm write instead of a dozen. Typing's echo is alone in its
+ * turn, so it is not delayed (setImmediate runs right after the turn's I/O callbacks).
+ */
+export const MAX_EVENT_BYTES = 64 << 10;
 export const SUDO_PROMPT_MARK = '(TCP Lab enters it): ';
 
 export function paneShellCommand(label: string): string {
@@ -42,6 +49,9 @@ export class Pane extends EventEmitter<PaneEvents> {
   private paused = false;
   private readonly decoder = new TextDecoder('utf-8');
   private sudoWatch = '';
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private flushScheduled = false;
   closed = false;
 
   private constructor(
@@ -55,6 +65,7 @@ export class Pane extends EventEmitter<PaneEvents> {
     channel.on('data', (chunk: Buffer) => this.onData(chunk));
     channel.stderr.on('data', (chunk: Buffer) => this.onData(chunk));
     channel.on('close', () => {
+      this.flush();
       this.closed = true;
       this.emit('close', 'the shell ended');
     });
@@ -71,9 +82,27 @@ export class Pane extends EventEmitter<PaneEvents> {
       this.paused = true;
       this.channel.pause();
     }
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes >= MAX_EVENT_BYTES) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
+  }
+
+  private flush(): void {
+    if (this.pending.length === 0) return;
+    const bytes = this.pendingBytes;
+    const chunk = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, bytes);
+    this.pending = [];
+    this.pendingBytes = 0;
     const text = this.decoder.decode(chunk, { stream: true });
     this.answerSudo(text);
-    this.emit('data', text, chunk.length);
+    this.emit('data', text, bytes);
   }
 
   private answerSudo(text: string): void {
