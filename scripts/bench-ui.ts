@@ -26,7 +26,10 @@ import { timedEcho } from '../e2e/support/echo';
 import { startWebApp } from '../e2e/support/web-app';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const FLOOD_MB = 100;
+/** BENCH_FLOOD_MB: a smaller flood for iterating; the README's numbers use the full 100 MB. */
+const FLOOD_MB = Number(process.env.BENCH_FLOOD_MB ?? 100);
+/** BENCH_PROFILE=1: a CPU profile of the page during the flood; prints the top functions by self time. */
+const PROFILE = process.env.BENCH_PROFILE === '1';
 const PORT = 7777;
 
 type Host = 'H1' | 'H2';
@@ -60,6 +63,28 @@ function readEvents(outDir: string): LabEvent[] {
     for (const line of readFileSync(join(outDir, dir, 'session.jsonl'), 'utf8').split('\n')) if (line.trim()) events.push(JSON.parse(line) as LabEvent);
   }
   return events;
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+
+/** Self time per function (name, file, line), the top 25, from a CDP CPU profile. */
+function printProfile(profile: { nodes: ProfileNode[]; startTime: number; endTime: number; samples?: number[] }): void {
+  const totalSamples = profile.samples?.length ?? 0;
+  const byNode = new Map<number, number>();
+  for (const id of profile.samples ?? []) byNode.set(id, (byNode.get(id) ?? 0) + 1);
+  const byFunction = new Map<string, number>();
+  for (const node of profile.nodes) {
+    const { functionName, url, lineNumber } = node.callFrame;
+    const name = `${functionName || '(anonymous)'} ${url.split('/').pop() ?? ''}:${lineNumber}`;
+    byFunction.set(name, (byFunction.get(name) ?? 0) + (byNode.get(node.id) ?? 0));
+  }
+  const ms = (profile.endTime - profile.startTime) / 1000;
+  console.log(`page CPU profile, ${ms.toFixed(0)} ms, ${totalSamples} samples; self time:`);
+  for (const [name, n] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${((100 * n) / Math.max(1, totalSamples)).toFixed(1).padStart(5)}%  ${name}`);
 }
 
 async function main(): Promise<void> {
@@ -146,6 +171,12 @@ async function main(): Promise<void> {
       await type(page, 'H1', 'upper', `seq 1 ${n}; echo FLOOD-END`, false);
       const before = await paneChars(page, 'H1', 'upper');
       const rssBefore = peakRssMiB(app.pid);
+      const cdp = PROFILE ? await page.context().newCDPSession(page) : undefined;
+      if (cdp) {
+        await cdp.send('Profiler.enable');
+        await cdp.send('Profiler.setSamplingInterval', { interval: 1000 });
+        await cdp.send('Profiler.start');
+      }
       const floodStart = performance.now();
       await page.keyboard.press('Enter');
       await page.getByTestId('pane-H2-lower').click();
@@ -162,6 +193,7 @@ async function main(): Promise<void> {
       }
       await end;
       const uiSeconds = (performance.now() - floodStart) / 1000;
+      if (cdp) printProfile((await cdp.send('Profiler.stop')).profile);
       await until('the prompt after the flood', async () => /\n\d+\nFLOOD-END\n\[\d\d:\d\d:\d\d\] H1[#$] \s*$/.test(await paneText(page, 'H1', 'upper')));
       const drawn = (await paneChars(page, 'H1', 'upper')) - before;
       const expected = seqOutputChars(n);
