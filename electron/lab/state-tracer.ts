@@ -5,13 +5,17 @@
  * (stdin EOF, also when the SSH connection drops); instances left by a crashed controller are
  * removed at the next connect (removeStaleTraceInstances).
  *
- * Trace timestamps use the instance's `mono` clock. A marker `tcplab-clock <wall time>` written
- * once a second maps them to the host's wall clock (see TraceClock in shared/).
+ * Trace timestamps use the instance's `tai` clock when the kernel offers it (CLOCK_TAI: the wall
+ * clock plus a whole number of seconds, so trace times are the kernel's own wall-clock times),
+ * else `mono`. A marker `tcplab-clock <wall time> ...` written once a second maps them to the
+ * host's wall clock (see TraceClock and TraceClockMethod in shared/): with `mono`, a python3
+ * helper reads both clocks tightly around each other for each marker; without python3, the marker
+ * carries the wall time alone and trace times map early by its write latency (up to ~0.2 ms).
  */
 import { EventEmitter } from 'node:events';
 import type { ClientChannel } from 'ssh2';
 import type { TraceTransition } from '../../shared/src/observations';
-import { parseTraceLine, TraceClock } from '../../shared/src/trace-parser';
+import { parseTraceLine, TraceClock, type TraceClockMethod } from '../../shared/src/trace-parser';
 import { shellQuote } from '../../shared/src/safe-values';
 import { onLines } from './channel-lines';
 import type { SshHost } from './ssh-host';
@@ -25,7 +29,35 @@ const FIND_TRACEFS = [
   '[ -d $T/events/sock/inet_sock_set_state ] || { echo "tcplab-tracer-unavailable: this kernel has no sock:inet_sock_set_state tracepoint (Linux 4.16 or later has it)"; exit 3; }',
 ].join('\n');
 
-export function tracerScript(instance: string, port: number): string {
+/** `auto`: the best the host offers; the others force a fallback (tests, bench). */
+export type TraceClockChoice = 'auto' | 'mono-sampled' | 'markers';
+
+/** TCPLAB_TRACE_CLOCK=mono-sampled|markers forces a fallback, so the lab tests can check each one here. */
+export function traceClockChoice(env: string | undefined = process.env.TCPLAB_TRACE_CLOCK): TraceClockChoice {
+  return env === 'mono-sampled' || env === 'markers' ? env : 'auto';
+}
+
+/**
+ * Writes `tcplab-clock <wall> mono <monotonic>` to the file in argv[1] once a second: of 100
+ * (wall, mono, wall) reads, the one with the smallest gap (~0.2 µs here), wall taken midway.
+ * It ends with the tracer's shell (its parent), so it never holds the instance open after it.
+ * Only double quotes: the script goes into the tracer's shell in single quotes.
+ */
+const MONO_SAMPLER = `import os, sys, time
+fd, parent = os.open(sys.argv[1], os.O_WRONLY), os.getppid()
+R, M, g = time.CLOCK_REALTIME, time.CLOCK_MONOTONIC, time.clock_gettime_ns
+while os.getppid() == parent:
+    best = None
+    for _ in range(100):
+        a = g(R); m = g(M); b = g(R)
+        if best is None or b - a < best[0]:
+            best = (b - a, (a + b) // 2, m)
+    _, w, m = best
+    os.write(fd, ("tcplab-clock %d.%09d mono %d.%09d\\n" % (w // 10**9, w % 10**9, m // 10**9, m % 10**9)).encode())
+    time.sleep(1)
+`;
+
+export function tracerScript(instance: string, port: number, clock: TraceClockChoice = 'auto'): string {
   return `${FIND_TRACEFS}
 I=$T/instances/${instance}
 E=$I/events/sock/inet_sock_set_state
@@ -37,12 +69,23 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 0' INT TERM HUP PIPE
-echo mono > "$I/trace_clock"
+CLK=${clock}
+if [ $CLK = auto ] && grep -qw tai "$I/trace_clock" && echo tai > "$I/trace_clock" 2>/dev/null; then CLK=tai
+else
+  echo mono > "$I/trace_clock"
+  [ $CLK = markers ] || { python3 -c 'import time; time.clock_gettime_ns' 2>/dev/null && CLK=mono-sampled || CLK=markers; }
+fi
 echo 'sport == ${port} || dport == ${port}' > "$E/filter"
 echo 1 > "$E/enable"
 cat "$I/trace_pipe" & CAT=$!
 # $EPOCHREALTIME (bash 5) is read with no fork, microseconds before the write stamps the marker.
-(while :; do echo "tcplab-clock \${EPOCHREALTIME:-$(date +%s.%N)}" > "$I/trace_marker"; sleep 1; done) & MARK=$!
+marks() { while :; do echo "tcplab-clock \${EPOCHREALTIME:-$(date +%s.%N)}$1" > "$I/trace_marker"; sleep 1; done; }
+case $CLK in
+  tai) marks ' tai' & MARK=$! ;;
+  mono-sampled) python3 -c '${MONO_SAMPLER}' "$I/trace_marker" & MARK=$! ;;
+  *) marks '' & MARK=$! ;;
+esac
+echo "tcplab-tracer-clock $CLK"
 echo tcplab-tracer-ready
 while read -r _; do :; done
 `;
@@ -71,18 +114,35 @@ export class StateTracer extends EventEmitter<{ transition: [TracedTransition]; 
   private pending: TraceTransition[] = [];
   /** Why tracing is not available on this host, when it is not. */
   unavailable: string | undefined;
+  /** How this host's trace times are mapped to its wall clock, as the tracer chose (see TraceClockMethod). */
+  clockMethod: TraceClockMethod | undefined;
 
   constructor(
     private readonly host: SshHost,
     readonly instance: string,
     private readonly port: number,
+    private readonly clockChoice: TraceClockChoice = traceClockChoice(),
   ) {
     super();
   }
 
+  /** For the session log's tracepoint capability: how exact the host's trace times are. */
+  get clockDetail(): string {
+    switch (this.clockMethod) {
+      case 'tai':
+        return 'trace clock tai: the kernel\'s wall-clock times, exact';
+      case 'mono-sampled':
+        return 'trace clock mono, mapped to wall time by python3 reading both clocks (within 1 µs)';
+      case 'markers':
+        return 'trace clock mono, mapped by trace_marker writes (times early by the write latency, up to ~0.2 ms)';
+      default:
+        return 'trace clock unknown';
+    }
+  }
+
   /** Resolves true when tracing runs, false (with `unavailable` set) when the host cannot trace. */
   async start(): Promise<boolean> {
-    const channel = await this.host.openExec(`bash -c ${shellQuote(tracerScript(this.instance, this.port))}`, { root: true });
+    const channel = await this.host.openExec(`bash -c ${shellQuote(tracerScript(this.instance, this.port, this.clockChoice))}`, { root: true });
     this.channel = channel;
     return new Promise((resolve) => {
       let ready = false;
@@ -92,6 +152,9 @@ export class StateTracer extends EventEmitter<{ transition: [TracedTransition]; 
         if (!ready && line === 'tcplab-tracer-ready') {
           ready = true;
           resolve(true);
+        } else if (line.startsWith('tcplab-tracer-clock ')) {
+          const method = line.slice('tcplab-tracer-clock '.length);
+          if (method === 'tai' || method === 'mono-sampled' || method === 'markers') this.clockMethod = method;
         } else if (line.startsWith('tcplab-tracer-unavailable: ')) {
           this.unavailable = line.slice('tcplab-tracer-unavailable: '.length);
         } else {

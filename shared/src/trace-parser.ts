@@ -8,6 +8,10 @@
  *       daddrv6=::ffff:198.18.77.2 oldstate=TCP_SYN_SENT newstate=TCP_ESTABLISHED
  *   bash-4905  [001] ...1.  4970.845166: tracing_mark_write: tcplab-clock 1795471175.118088896
  *
+ * A marker may also say how it relates to the trace clock (see TraceClock):
+ *   tcplab-clock 1795471175.118088896 tai                     the trace clock is CLOCK_TAI
+ *   tcplab-clock 1795471175.118088896 mono 4970.845160123     CLOCK_MONOTONIC read with the wall time
+ *
  * The task name may contain spaces and dashes; the flags column (`.....`, `..s2.`) is absent on
  * old kernels or with `options/irq-info` off; `trace` files start with `#` header lines.
  * The kernel reports a client's CLOSE -> SYN_SENT with sport=0 (the port is assigned just after);
@@ -25,8 +29,30 @@ export interface ParsedTraceTransition extends TraceTransition {
   cpu: number | null;
 }
 
-export interface ParsedTraceClockMarker extends TraceClockMarker {
+export interface ParsedTraceClockMarker extends TraceClockReading {
   kind: 'clock';
+}
+
+/**
+ * How a host's trace times become wall-clock times, best first:
+ * - `tai`: the instance's trace clock is CLOCK_TAI, which is the wall clock plus the kernel's TAI
+ *   offset, a whole number of seconds; one marker gives that offset exactly (rounded), so trace
+ *   times are exact (the kernel's own timestamps, to the ns).
+ * - `mono-sampled`: the trace clock is CLOCK_MONOTONIC, and a helper on the host reads it and the
+ *   wall clock tightly around each other (the pair with the smallest gap of many, well under 1 µs
+ *   apart), so each marker carries the exact offset between the two clocks.
+ * - `markers`: only the wall time written to trace_marker; each marker's trace time is stamped a
+ *   write later than its wall time was read, so trace times map early by that latency (tens to
+ *   hundreds of µs; the largest offset near a time is used).
+ */
+export type TraceClockMethod = 'tai' | 'mono-sampled' | 'markers';
+
+/** A marker with what it says about the trace clock (the words after the wall time). */
+export interface TraceClockReading extends TraceClockMarker {
+  /** `tai` when the trace clock is CLOCK_TAI; `mono` when `clockTimeUs` is CLOCK_MONOTONIC. */
+  clock?: 'tai' | 'mono';
+  /** The trace clock's own time read together with wallTimeUs (µs). */
+  clockTimeUs?: number;
 }
 
 export type ParsedTraceLine = ParsedTraceTransition | ParsedTraceClockMarker;
@@ -84,7 +110,7 @@ function parseLine(line: string): ParsedTraceLine | null {
 
   if (event === 'tracing_mark_write' || event === 'print') {
     const marker = parseClockPayload(payload);
-    return marker === null ? null : { kind: 'clock', traceTimeUs, wallTimeUs: marker };
+    return marker === null ? null : { kind: 'clock', traceTimeUs, ...marker };
   }
   if (event !== 'inet_sock_set_state' && event !== 'tcp_set_state') return null;
   const fields = parseFields(payload);
@@ -134,10 +160,16 @@ function toMicros(secsText: string, fracText: string | undefined): number | null
   return Number.isSafeInteger(us) ? us : null;
 }
 
-function parseClockPayload(payload: string): number | null {
-  const m = /^\s*tcplab-clock\s+(\d{1,12})(?:\.(\d{1,9}))?\s*$/.exec(payload);
+function parseClockPayload(payload: string): Pick<TraceClockReading, 'wallTimeUs' | 'clock' | 'clockTimeUs'> | null {
+  const m = /^\s*tcplab-clock\s+(\d{1,12})(?:\.(\d{1,9}))?(?:\s+(tai|mono(?:\s+(\d{1,15})(?:\.(\d{1,9}))?)))?\s*$/.exec(payload);
   if (!m || m[1] === undefined) return null;
-  return toMicros(m[1], m[2]);
+  const wallTimeUs = toMicros(m[1], m[2]);
+  if (wallTimeUs === null) return null;
+  if (m[3] === 'tai') return { wallTimeUs, clock: 'tai' };
+  if (m[3] === undefined || m[4] === undefined) return { wallTimeUs };
+  // Both truncated to whole µs, as trace times are: the pair's offset is within 1 µs.
+  const clockTimeUs = toMicros(m[4], m[5]);
+  return clockTimeUs === null ? null : { wallTimeUs, clock: 'mono', clockTimeUs };
 }
 
 function parseFields(payload: string): Map<string, string> {
@@ -170,23 +202,38 @@ function looksLikeAddress(text: string, family: 'inet' | 'inet6'): boolean {
   return text.length <= 45 && /^[0-9a-fA-F:.]+$/.test(text) && text.includes(':');
 }
 
-/**
- * Maps trace time (µs, the instance's clock) to wall-clock epoch µs from `tcplab-clock` markers:
- * the latest marker at or before the given trace time, else the first marker.
- */
 /** Markers within this distance of a trace time are used to map it (see toWallUs). */
 export const MARKER_WINDOW_US = 30_000_000;
 
-export class TraceClock {
-  private readonly markers: TraceClockMarker[] = [];
+interface ClockEntry {
+  traceTimeUs: number;
+  /** wall - trace as the marker gives it (for `mono`, wall - the monotonic time read with it). */
+  offsetUs: number;
+  method: TraceClockMethod;
+}
 
-  constructor(markers: Iterable<TraceClockMarker> = []) {
+/**
+ * Maps trace time (µs, the instance's clock) to wall-clock epoch µs from `tcplab-clock` markers.
+ * Markers that say how they relate to the trace clock (`tai`, `mono <time>`) give the exact
+ * offset; plain ones (older tracers, kernels without `tai` and hosts without python3) give an
+ * offset short by each marker's write latency. See TraceClockMethod.
+ */
+export class TraceClock {
+  private readonly markers: ClockEntry[] = [];
+
+  constructor(markers: Iterable<TraceClockReading> = []) {
     for (const m of markers) this.add(m);
   }
 
-  add(marker: TraceClockMarker): void {
+  add(marker: TraceClockReading): void {
     if (!Number.isFinite(marker.traceTimeUs) || !Number.isFinite(marker.wallTimeUs)) return;
-    const entry = { traceTimeUs: marker.traceTimeUs, wallTimeUs: marker.wallTimeUs };
+    let entry: ClockEntry;
+    if (marker.clock === 'mono' && marker.clockTimeUs !== undefined) {
+      if (!Number.isFinite(marker.clockTimeUs)) return;
+      entry = { traceTimeUs: marker.traceTimeUs, offsetUs: marker.wallTimeUs - marker.clockTimeUs, method: 'mono-sampled' };
+    } else {
+      entry = { traceTimeUs: marker.traceTimeUs, offsetUs: marker.wallTimeUs - marker.traceTimeUs, method: marker.clock === 'tai' ? 'tai' : 'markers' };
+    }
     let i = this.markers.length;
     while (i > 0 && (this.markers[i - 1]?.traceTimeUs ?? 0) > entry.traceTimeUs) i--;
     this.markers.splice(i, 0, entry);
@@ -196,28 +243,39 @@ export class TraceClock {
     return this.markers.length;
   }
 
+  /** The best method among the markers seen (null before the first). */
+  get method(): TraceClockMethod | null {
+    if (this.markers.length === 0) return null;
+    if (this.markers.some((m) => m.method === 'tai')) return 'tai';
+    if (this.markers.some((m) => m.method === 'mono-sampled')) return 'mono-sampled';
+    return 'markers';
+  }
+
   /**
    * Wall-clock epoch µs for a trace time, or null when no marker has been seen.
    *
-   * A marker's wall time is read just before the write that stamps its trace time, so each
-   * marker's offset (wall - trace) falls short of the true one by that gap; the largest offset
-   * among the markers within MARKER_WINDOW_US of the trace time is the best estimate. The window
-   * keeps clock slewing (NTP) over a long session from mattering. Without markers nearby, the
-   * nearest marker is used.
+   * `mono-sampled`: the nearest such marker's offset, exact (it changes only when the wall clock
+   * is stepped, so the nearest marker follows a step).
+   * `tai`: the offset is the TAI offset, whole seconds, short by the marker's write latency (µs to
+   * ms): rounded to the second. The marker with the least latency nearby is used, as below.
+   * `markers`: a marker's wall time is read just before the write that stamps its trace time, so
+   * each marker's offset falls short of the true one by that gap; the largest offset among the
+   * markers within MARKER_WINDOW_US of the trace time is the best estimate. The window keeps
+   * clock slewing (NTP) over a long session from mattering. Without markers nearby, the nearest
+   * marker is used.
    */
   toWallUs(traceTimeUs: number): number | null {
-    if (this.markers.length === 0) return null;
+    const method = this.method;
+    if (method === null) return null;
     let best: number | undefined;
-    let nearest: TraceClockMarker | undefined;
+    let nearest: ClockEntry | undefined;
     for (const m of this.markers) {
+      if (m.method !== method) continue;
       const distance = Math.abs(m.traceTimeUs - traceTimeUs);
-      if (distance <= MARKER_WINDOW_US) {
-        const offset = m.wallTimeUs - m.traceTimeUs;
-        if (best === undefined || offset > best) best = offset;
-      }
+      if (method !== 'mono-sampled' && distance <= MARKER_WINDOW_US && (best === undefined || m.offsetUs > best)) best = m.offsetUs;
       if (nearest === undefined || distance < Math.abs(nearest.traceTimeUs - traceTimeUs)) nearest = m;
     }
-    const offset = best ?? nearest!.wallTimeUs - nearest!.traceTimeUs; // markers is non-empty
-    return traceTimeUs + offset;
+    const offset = best ?? nearest!.offsetUs; // at least one marker has the method
+    return traceTimeUs + (method === 'tai' ? Math.round(offset / 1e6) * 1e6 : offset);
   }
 }

@@ -155,6 +155,27 @@ describe('hand-written trace formats', () => {
   });
 });
 
+describe('clock markers', () => {
+  it('reads the plain, tai and mono forms', () => {
+    expect(parseTraceLine('  bash-4905  [001] ...1.  4970.845166: tracing_mark_write: tcplab-clock 1795471175.118088896')).toEqual({
+      kind: 'clock',
+      traceTimeUs: 4_970_845_166,
+      wallTimeUs: 1_795_471_175_118_088,
+    });
+    expect(parseTraceLine('  bash-4905  [001] ...1. 1795471175.118200: tracing_mark_write: tcplab-clock 1795471175.118088 tai')).toEqual({
+      kind: 'clock',
+      traceTimeUs: 1_795_471_175_118_200,
+      wallTimeUs: 1_795_471_175_118_088,
+      clock: 'tai',
+    });
+    expect(
+      parseTraceLine('  python3-1800  [001] ...1. 13599.570946: tracing_mark_write: tcplab-clock 1795494860.025516196 mono 13599.570871597'),
+    ).toEqual({ kind: 'clock', traceTimeUs: 13_599_570_946, wallTimeUs: 1_795_494_860_025_516, clock: 'mono', clockTimeUs: 13_599_570_871 });
+    expect(parseTraceLine('  bash-1 [001] ...1. 1.000001: tracing_mark_write: tcplab-clock 1795471175.1 mono')).toBeNull();
+    expect(parseTraceLine('  bash-1 [001] ...1. 1.000001: tracing_mark_write: tcplab-clock 1795471175.1 utc')).toBeNull();
+  });
+});
+
 describe('TraceClock', () => {
   const m = (traceTimeUs: number, wallTimeUs: number) => ({ traceTimeUs, wallTimeUs });
 
@@ -190,6 +211,42 @@ describe('TraceClock', () => {
     expect(wall).not.toBeNull();
     expect(wall).toBeGreaterThan(markers[0]?.wallTimeUs ?? Infinity);
     expect(wall).toBeLessThan(markers[1]?.wallTimeUs ?? 0);
+  });
+
+  it('tai: the offset is whole seconds, so a marker late by its write latency maps exactly', () => {
+    // CLOCK_TAI = wall + 37 s here; each marker's trace stamp is 50..400 µs after its wall read.
+    const tai = 37_000_000;
+    const clock = new TraceClock([
+      { traceTimeUs: 1_000_000_000 + tai + 400, wallTimeUs: 1_000_000_000, clock: 'tai' },
+      { traceTimeUs: 1_001_000_000 + tai + 50, wallTimeUs: 1_001_000_000, clock: 'tai' },
+    ]);
+    expect(clock.method).toBe('tai');
+    expect(clock.toWallUs(1_000_500_123 + tai)).toBe(1_000_500_123);
+    // With the TAI offset 0 (common), the wall time is the trace time.
+    const zero = new TraceClock([{ traceTimeUs: 5_000_000_180, wallTimeUs: 5_000_000_000, clock: 'tai' }]);
+    expect(zero.toWallUs(5_000_000_100)).toBe(5_000_000_100);
+  });
+
+  it('mono-sampled: each marker carries the monotonic time read with its wall time; the nearest one maps', () => {
+    const clock = new TraceClock([
+      { traceTimeUs: 4_970_845_166, wallTimeUs: 1_795_471_175_118_088, clock: 'mono', clockTimeUs: 4_970_845_000 },
+      // The wall clock was stepped 2 ms forward between the markers.
+      { traceTimeUs: 4_980_845_300, wallTimeUs: 1_795_471_185_120_088, clock: 'mono', clockTimeUs: 4_980_845_000 },
+    ]);
+    expect(clock.method).toBe('mono-sampled');
+    expect(clock.toWallUs(4_970_846_000)).toBe(1_795_471_175_119_088);
+    expect(clock.toWallUs(4_980_846_000)).toBe(1_795_471_185_121_088);
+  });
+
+  it('prefers exact markers over plain ones (a session whose sampler started late)', () => {
+    const clock = new TraceClock([
+      m(1_000, 10_000_900), // plain: early by its latency
+      { traceTimeUs: 2_000_100, wallTimeUs: 12_000_000, clock: 'mono', clockTimeUs: 2_000_000 },
+    ]);
+    expect(clock.method).toBe('mono-sampled');
+    expect(clock.toWallUs(1_500)).toBe(10_001_500);
+    expect(new TraceClock([m(1_000, 10_000_900)]).method).toBe('markers');
+    expect(new TraceClock().method).toBeNull();
   });
 
   it('ignores non-finite markers', () => {
