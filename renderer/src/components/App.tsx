@@ -167,8 +167,8 @@ export function App({ client, store, hub }: { client: LabClient; store: AppStore
         ))}
         {/* The right column scrolls rather than cutting the run panel short when the window is short; the diagram keeps its size (⤢ Enlarge for more). */}
         <div className="flex min-h-0 flex-col gap-2 overflow-y-auto" data-testid="side-column">
-          {/* Natural size, but on short windows at most 28% of the height, so the run panel and its result fit beside it. */}
-          <div className="shrink-0 [@media(max-height:800px)]:[&_[data-testid=state-diagram]]:max-h-[28vh]" data-testid="side-diagram">
+          {/* Natural size, but on short windows at most a quarter of the height, so the run's result fits whole below it. */}
+          <div className="shrink-0 [@media(max-height:800px)]:[&_[data-testid=state-diagram]]:max-h-[25vh]" data-testid="side-diagram">
             <StateDiagram hosts={shown.hosts} labels={LABELS} dark={dark} />
           </div>
         <RunPanel

@@ -69,10 +69,18 @@ export function RunPanel({ experiments, selected, onSelect, backend, run, onRun,
     // Braces matter: Chromium's scrollIntoView now returns a promise, which React would take for a cleanup function.
     void current.current?.scrollIntoView({ block: 'nearest' });
   }, [thisRun?.currentStep]);
+  // The panel may have scrolled down with the steps (short windows): bring the verdict back into view.
+  const resultRef = useRef<HTMLDivElement>(null);
+  const hasResult = thisRun?.result !== undefined;
+  useEffect(() => {
+    if (hasResult) void resultRef.current?.scrollIntoView({ block: 'nearest' });
+  }, [hasResult]);
 
   return (
-    <aside className="flex min-h-[20rem] flex-1 flex-col overflow-hidden rounded-lg border border-slate-300 bg-white shadow-sm dark:border-slate-700 dark:bg-slate-900" aria-label="experiment">
-      <div className="border-b border-slate-200 p-3 dark:border-slate-700">
+    // On short windows (projectors, under 800 px) the panel scrolls as a whole and the result comes
+    // first, so it is seen whole beside the diagram; the experiment's choices follow it.
+    <aside className="flex min-h-[20rem] flex-1 flex-col overflow-hidden rounded-lg [@media(max-height:800px)]:overflow-y-auto border border-slate-300 bg-white shadow-sm dark:border-slate-700 dark:bg-slate-900" aria-label="experiment">
+      <div className="shrink-0 border-b border-slate-200 p-3 dark:border-slate-700 [@media(max-height:800px)]:order-2">
         <label className="mb-1 block text-[10.5px] font-semibold uppercase tracking-wide text-slate-500 dark:text-slate-400" htmlFor="experiment-select">
           Experiment
         </label>
@@ -102,12 +110,7 @@ export function RunPanel({ experiments, selected, onSelect, backend, run, onRun,
             </optgroup>
           )}
         </select>
-        {/* On short windows (projectors) the summary gives way to the result, which must fit under the diagram. */}
-        {experiment && (
-          <p className={`mt-1.5 text-[12.5px] leading-snug text-slate-600 dark:text-slate-300 ${thisRun?.result ? '[@media(max-height:800px)]:hidden' : ''}`} data-testid="experiment-summary">
-            {experiment.summary}
-          </p>
-        )}
+        {experiment && <p className="mt-1.5 text-[12.5px] leading-snug text-slate-600 dark:text-slate-300">{experiment.summary}</p>}
         {experiment && (
           <p className="mt-1 text-[11.5px] text-slate-500 dark:text-slate-400" data-testid="roles">
             client {swapRoles ? experiment.roles.server : experiment.roles.client}, server {swapRoles ? experiment.roles.client : experiment.roles.server}, port {experiment.port}
@@ -169,8 +172,12 @@ export function RunPanel({ experiments, selected, onSelect, backend, run, onRun,
         )}
       </div>
 
-      <div className="min-h-0 flex-1 overflow-auto px-3 py-2">
-        {thisRun?.result && <ResultCard result={thisRun.result} ended={thisRun.ended} report={requestReport && <ReportButton session={thisRun.session} requestReport={requestReport} />} />}
+      {thisRun?.result && (
+        <div ref={resultRef} className="shrink-0 px-3 pt-1 [@media(max-height:800px)]:order-1">
+          <ResultCard result={thisRun.result} ended={thisRun.ended} report={requestReport && <ReportButton session={thisRun.session} requestReport={requestReport} />} />
+        </div>
+      )}
+      <div className="min-h-0 flex-1 overflow-auto px-3 py-2 [@media(max-height:800px)]:order-3 [@media(max-height:800px)]:flex-none [@media(max-height:800px)]:overflow-visible">
         {/* After a run, what the engine did (its cleanup above all) comes right under the verdict. */}
         {thisRun?.result && <EngineLog run={thisRun} />}
         {steps.length > 0 && (
