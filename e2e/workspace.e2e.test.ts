@@ -41,7 +41,7 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
     // An empty known_hosts: the hosts are new to this app, so the first-connection dialog shows.
     writeFileSync(join(work, 'known_hosts'), '');
     app = await startWebApp(['--lab', 'local', '--known-hosts', join(work, 'known_hosts'), '--out', join(work, 'runs')]);
-    browser = await launchBrowser();
+    browser = await launchBrowser({ timeline: 'app-default' }); // what a projector user sees first: the timeline collapsed
     page = await browser.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.stack ?? error.message));
   });
@@ -221,6 +221,39 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
     expect(written).toMatch(new RegExp(`^${join(work, 'runs')}/[^/]+-lost-fin/report\\.html$`));
     expect(readFileSync(written!, 'utf8')).toBe(html);
     await screenshot(page, '05-lost-fin-result');
+
+    // Projector size: the diagram and the whole result card are on screen side by side, not cut
+    // by the viewport or by the column (the timeline starts collapsed on a window this short).
+    expect(page.viewportSize()).toEqual({ width: 1280, height: 720 });
+    expect(await page.getByTestId('timeline-canvas').count()).toBe(0);
+    const fullyVisible = (testId: string) =>
+      page.getByTestId(testId).evaluate((element) => {
+        // The test project compiles without DOM types; these are the page's own.
+        const win = globalThis as unknown as { innerHeight: number; innerWidth: number; getComputedStyle: (e: unknown) => { overflowX: string; overflowY: string } };
+        const box = element.getBoundingClientRect();
+        let inside = box.top >= 0 && box.left >= 0 && box.bottom <= win.innerHeight && box.right <= win.innerWidth;
+        // Every scrolling or clipping ancestor must show the whole box too.
+        for (let a = element.parentElement; a; a = a.parentElement) {
+          const style = win.getComputedStyle(a);
+          if (style.overflowY === 'visible' && style.overflowX === 'visible') continue;
+          const clip = a.getBoundingClientRect();
+          inside &&= box.top >= clip.top - 0.5 && box.bottom <= clip.bottom + 0.5 && box.left >= clip.left - 0.5 && box.right <= clip.right + 0.5;
+        }
+        return { inside, height: Math.round(box.height), width: Math.round(box.width) };
+      });
+    const diagramBox = await fullyVisible('state-diagram');
+    const resultBox = await fullyVisible('run-result');
+    expect(diagramBox.inside, JSON.stringify(diagramBox)).toBe(true);
+    expect(resultBox.inside, JSON.stringify(resultBox)).toBe(true);
+    // Not tiny: the diagram is drawn at least 180 px tall (it was 110 px with the timeline open).
+    expect(diagramBox.height).toBeGreaterThanOrEqual(180);
+    await page.getByRole('button', { name: /Dark/ }).click();
+    await screenshot(page, '05b-lost-fin-result-dark');
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    await screenshot(page, '05c-lost-fin-result-1920-dark');
+    await page.getByRole('button', { name: /Light/ }).click();
+    await screenshot(page, '05d-lost-fin-result-1920');
+    await page.setViewportSize({ width: 1280, height: 720 });
   });
 
   it('aborts a run: the run stops, its cleanup is shown, and its firewall rules are gone from the host', async () => {
