@@ -116,13 +116,16 @@ export function flagText(flags: readonly TcpFlag[]): string {
 /**
  * How far (µs) before the receipt of the packet that causes it a state may be placed on the axis
  * and still be drawn after that receipt. Transitions are timed by the kernel tracer, packets by
- * tcpdump; the tracer's times are mapped to wall time through markers whose write latency makes
- * them early by up to a few hundred microseconds (shared/src/trace-parser.ts, TraceClock), so on
- * one host "ESTABLISHED" can be stamped before the SYN,ACK that caused it. The figure draws the
+ * tcpdump. Sessions traced with the `tai` or `mono-sampled` trace clock (shared/src/trace-parser.ts,
+ * TraceClockMethod; the tracepoint capability says which) are exact: a state is 9-47 µs after
+ * its receipt (test/lab/trace-accuracy.test.ts) and this never applies. Sessions traced through
+ * plain markers (older recordings, hosts without either) map trace times early by the markers'
+ * write latency, 60-130 µs measured (up to ~230 µs in bench:capture), so on one host
+ * "ESTABLISHED" can be stamped before the SYN,ACK that caused it. For those the figure draws the
  * state after the receipt (as the article does: "when H1 receives (2'), it enters FIN_WAIT2") and
- * keeps its measured time in the time column.
+ * keeps its measured time in the time column. 300 µs covers that latency with room and no more.
  */
-export const CAUSE_WINDOW_US = 1000;
+export const CAUSE_WINDOW_US = 300;
 
 /** The flags of a received segment that move a connection from `from` into `state`, if one does. */
 function causedByReceipt(state: TcpState, from: TcpState | undefined): ((flags: readonly TcpFlag[]) => boolean) | undefined {
