@@ -2,6 +2,9 @@
  * The host's clock offset from this machine, NTP-style: round trips over one exec channel, the
  * host answering each with its wall clock; the sample with the smallest round trip wins, and
  * offset = hostTime - midpoint of the round trip. Error is at most half that round trip.
+ * This machine's side is nowMs(), the session log's own `t` axis (the wall clock; see event-log.ts),
+ * so host times minus this offset land among the controller's markers, and the offset holds over
+ * a session because both sides are wall clocks kept to UTC.
  */
 import { onLines } from './channel-lines';
 import type { SshHost } from './ssh-host';
