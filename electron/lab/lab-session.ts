@@ -22,6 +22,9 @@ import { removeStaleTraceInstances, StateTracer, TRACE_INSTANCE_PREFIX, type Tra
 export const HOST_LABELS = ['H1', 'H2'] as const;
 export type LabHostLabel = (typeof HOST_LABELS)[number];
 
+/** States whose traced CLOSE may be the kernel handing over to a timewait socket (as in shared/src/reconcile.ts). */
+const CLOSES_INTO_TIMEWAIT: ReadonlySet<string> = new Set(['FIN_WAIT1', 'FIN_WAIT2', 'CLOSING']);
+
 /** Marks every long-lived process of a session on a host, so others can tell it is alive. */
 export function sessionMarker(sessionId: string): string {
   return `tcplab-session=${sessionId}`;
@@ -30,6 +33,9 @@ export function sessionMarker(sessionId: string): string {
 export function newSessionId(): string {
   return randomBytes(4).toString('hex');
 }
+
+/** Of a run of snapshots listing the same sockets, the first this many stay; then only the latest. */
+const SNAPSHOTS_KEPT_PER_RUN = 3;
 
 /** What one host's observers have seen so far. */
 export class HostObservations {
@@ -44,10 +50,12 @@ export class HostObservations {
 
   addSnapshot(snapshot: Snapshot): void {
     // For states, only the first snapshot of each unchanged run matters (when a state was first
-    // seen) and the latest (still there); the ones between are dropped to bound memory.
+    // seen) and the latest (still there); the ones between are dropped to bound memory. The
+    // second is kept too: reconcile dates a TIME_WAIT by the first snapshot after the trace's
+    // CLOSE, which is the run's second when the trace clock runs late by up to a poll interval.
     const key = snapshot.sockets.map(socketKey).sort().join(';');
     if (key !== this.lastKey) this.sameRun = 0;
-    if (this.sameRun >= 2) this.snapshots[this.snapshots.length - 1] = snapshot;
+    if (this.sameRun >= SNAPSHOTS_KEPT_PER_RUN) this.snapshots[this.snapshots.length - 1] = snapshot;
     else this.snapshots.push(snapshot);
     this.sameRun++;
     this.lastKey = key;
@@ -65,6 +73,15 @@ export class HostObservations {
 
   latestSnapshot(): Snapshot | undefined {
     return this.snapshots[this.snapshots.length - 1];
+  }
+
+  /**
+   * The time of the latest snapshot that stays in `snapshots`: the last one is replaced by the
+   * next if it repeats its run's sockets (addSnapshot), and a polled state dated by it would move.
+   */
+  stableSnapshotUs(): number {
+    const index = this.sameRun < SNAPSHOTS_KEPT_PER_RUN ? this.snapshots.length - 1 : this.snapshots.length - 2;
+    return this.snapshots[index]?.hostTimeUs ?? -Infinity;
   }
 }
 
@@ -354,17 +371,24 @@ export class LabSession {
    *
    * What can still be revised, and what settles it:
    * - A traced state after the history's first traced one, other than CLOSED: nothing; at once.
+   *   Likewise a traced CLOSED from a state that cannot enter TIME_WAIT (LAST_ACK, an RST), and
+   *   a history's traced SYN_SENT or LISTEN (entered from CLOSED only, with no snapshot before).
    * - A history's first traced state: a snapshot taken before it but not yet arrived may have seen
    *   the state earlier (a half-open SYN-RECV, tracing begun mid-connection). Snapshots arrive in
    *   order, so once one taken at or after the state's time is in, it is final.
-   * - A traced CLOSED: the tracepoint reports entering TIME_WAIT as FIN_WAIT2/CLOSING -> CLOSE
+   * - A traced CLOSED from FIN_WAIT1, FIN_WAIT2 or CLOSING: the tracepoint reports entering TIME_WAIT as FIN_WAIT2/CLOSING -> CLOSE
    *   (the kernel frees the full socket and carries on with a separate timewait socket, which
    *   fires no event), and an orphaned FIN_WAIT2 the same way; only ss tells them apart (see
    *   shared/src/reconcile.ts). So it waits for a snapshot taken after it, likewise an inferred
    *   TIME_WAIT (CLOSING -> CLOSE) that such a snapshot would replace by the polled one.
    * - A polled or inferred state after a traced one in its history (the timewait socket's
    *   FIN_WAIT2 / TIME_WAIT): the full socket is gone, no trace event can come before it; once
-   *   its snapshot is in, it is final. Without the tracer, snapshots are the only source: the same.
+   *   its snapshot is in and stays (see stableSnapshotUs), it is final. Without the tracer,
+   *   snapshots are the only source: the same. (When snapshots look earlier than the trace
+   *   event they follow by more than a poll interval, as when the trace clock's offset is off
+   *   under load, the reconciled TIME_WAIT is dated by the latest snapshot of an unchanged run,
+   *   which moves with every poll: it is never stable and waits, as everything did before.)
+   * - A client's SYN_SENT before its port is known (sport=0): the 500 ms margin.
    * - A polled state before the history's first traced one: a trace event delayed in transit may
    *   still replace it; it waits one poll and a margin (500 ms), as everything did before.
    * The tracer asks the poller for a snapshot at once on each event (SocketPoller.pollNow), so the
@@ -379,18 +403,28 @@ export class LabSession {
       const observations = this.observations.get(label)!;
       const settledBefore = this.hostNowUs(label) - 500_000;
       const polledUpTo = observations.latestSnapshot()?.hostTimeUs ?? -Infinity;
+      const stableUpTo = observations.stableSnapshotUs();
       for (const connection of observations.histories()) {
         const firstTraced = connection.states.findIndex((record) => record.seen === 'trace');
         // In order: a state waits for every earlier state of its connection to be emitted.
         for (const [index, record] of connection.states.entries()) {
           const key = `${label}|${connection.local}|${connection.remote}|${record.state}|${record.hostTimeUs}`;
           if (this.emittedTransitions.has(key)) continue;
+          // A client's CLOSE -> SYN_SENT comes before connect() picks the port (sport=0): until a
+          // later event or snapshot names it, the record is not the connection's yet.
+          const portUnknown = connection.local.endsWith(':0');
           const traced = record.seen === 'trace';
           const afterTraced = firstTraced !== -1 && index > firstTraced;
-          const finalAtOnce = traced && record.state !== 'CLOSED' && afterTraced;
+          const previous = connection.states[index - 1]?.state;
+          const finalAtOnce =
+            traced &&
+            (afterTraced
+              ? record.state !== 'CLOSED' || !CLOSES_INTO_TIMEWAIT.has(previous ?? 'CLOSED')
+              : // Only CLOSED leads to these, and reconcile puts no snapshot before a history that starts from CLOSED.
+                index === 0 && (record.state === 'SYN_SENT' || record.state === 'LISTEN'));
           // Until the host is prepared, whether it has the tracer is not known yet.
-          const finalByPoll = this.prepared.has(label) && record.hostTimeUs <= polledUpTo && (traced || afterTraced || !observations.traceAvailable);
-          if (!flush && !finalAtOnce && !finalByPoll && record.hostTimeUs > settledBefore) break;
+          const finalByPoll = this.prepared.has(label) && (traced ? record.hostTimeUs <= polledUpTo : record.hostTimeUs <= stableUpTo && (afterTraced || !observations.traceAvailable));
+          if (!flush && (portUnknown || (!finalAtOnce && !finalByPoll)) && record.hostTimeUs > settledBefore) break;
           this.emittedTransitions.add(key);
           this.log.append({ type: 'transition', host: label, hostTimeUs: record.hostTimeUs, local: connection.local, remote: connection.remote, state: record.state, seen: record.seen });
         }
