@@ -16,6 +16,9 @@
  * least any renderer must do with them.
  *
  * BENCH_CONNECTIONS=N (default 10000), BENCH_FRAMES=N (default 300; the baseline gets a third).
+ * BENCH_TRACE=1 (or a path ending .json to also save the trace for chrome://tracing): an exploring run (no baseline): trace one timeline pan with the browser's own tracing (CDP) and print,
+ * per thread, where the time of a frame went (the draw is only part of it: the canvas is
+ * rasterised, composited and presented after our JavaScript returns).
  * Goal: p95 frame time at most 16 ms.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LabEvent, NewLabEvent } from '../shared/src/events';
 import { parseServerMessage } from '../shared/src/lab-api';
+import type { Page } from 'playwright-core';
 import { launchBrowser } from '../e2e/support/browser';
 import { startWebApp } from '../e2e/support/web-app';
 
@@ -102,8 +106,13 @@ async function main(): Promise<void> {
     const run = (frames: number, mode: 'lod' | 'all' | 'idle'): Promise<BenchResult> =>
       page.evaluate(([f, m]) => (globalThis as unknown as { tcplabTimeline: Hooks }).tcplabTimeline.benchPan(f, m), [frames, mode] as const);
     await run(30, 'lod'); // warm-up (JIT, font atlas)
+    if (process.env.BENCH_TRACE) await traced(page, FRAMES, () => run(FRAMES, 'lod'));
     const idle = await run(FRAMES, 'idle');
     const lod = await run(FRAMES, 'lod');
+    if (process.env.BENCH_TRACE) {
+      console.log(`no drawing frame p95 ${percentile(idle.frameMs, 95).toFixed(2)} ms; timeline draw p95 ${percentile(lod.drawMs, 95).toFixed(2)} ms, frame p50 ${percentile(lod.frameMs, 50).toFixed(2)} ms, p95 ${percentile(lod.frameMs, 95).toFixed(2)} ms, labels ${lod.stats.labels}`);
+      return;
+    }
     const all = await run(Math.max(20, Math.round(FRAMES / 3)), 'all');
     const row = (name: string, r: BenchResult): string =>
       `${name.padEnd(34)} ${percentile(r.drawMs, 50).toFixed(2).padStart(8)} ${percentile(r.drawMs, 95).toFixed(2).padStart(8)} ${percentile(r.frameMs, 50).toFixed(2).padStart(9)} ${percentile(r.frameMs, 95).toFixed(2).padStart(9)}   ${r.stats.bands}/${r.stats.packets}/${r.stats.markers}`;
@@ -121,6 +130,49 @@ async function main(): Promise<void> {
     await context.close();
     await app.stop();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface TraceEvent {
+  ph: string;
+  name: string;
+  pid: number;
+  tid: number;
+  dur?: number;
+  args?: { name?: string };
+}
+
+/** Runs `body` under Chromium's tracing and prints each thread's busiest events, per frame. */
+async function traced(page: Page, frames: number, body: () => Promise<unknown>): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  const events: TraceEvent[] = [];
+  cdp.on('Tracing.dataCollected', (data) => void events.push(...(data.value as unknown as TraceEvent[])));
+  const complete = new Promise<void>((resolve) => cdp.once('Tracing.tracingComplete', () => resolve()));
+  await cdp.send('Tracing.start', {
+    transferMode: 'ReportEvents',
+    traceConfig: { includedCategories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', 'cc', 'viz', 'gpu', 'toplevel', 'v8', 'skia', 'disabled-by-default-skia'] },
+  });
+  await body();
+  await cdp.send('Tracing.end');
+  await complete;
+  await cdp.detach();
+  if (process.env.BENCH_TRACE!.endsWith('.json')) writeFileSync(process.env.BENCH_TRACE!, JSON.stringify({ traceEvents: events }));
+  const threads = new Map<string, string>();
+  for (const e of events) if (e.ph === 'M' && e.name === 'thread_name') threads.set(`${e.pid}:${e.tid}`, e.args?.name ?? '?');
+  // Total duration per (thread, event name); nested events are counted in their parents too.
+  const totals = new Map<string, Map<string, number>>();
+  for (const e of events) {
+    if (e.ph !== 'X' || e.dur === undefined) continue;
+    const thread = threads.get(`${e.pid}:${e.tid}`) ?? `${e.pid}:${e.tid}`;
+    let perName = totals.get(thread);
+    if (!perName) totals.set(thread, (perName = new Map()));
+    perName.set(e.name, (perName.get(e.name) ?? 0) + e.dur / 1000);
+  }
+  console.log(`\ntrace of the timeline pan, ms per frame (${frames} frames; nested events also counted in their parents):`);
+  for (const [thread, perName] of totals) {
+    const top = [...perName].sort((a, b) => b[1] - a[1]).slice(0, 12);
+    if (top[0]![1] / frames < 0.2) continue;
+    console.log(`  ${thread}: ${top.map(([name, ms]) => `${name} ${(ms / frames).toFixed(2)}`).join(', ')}`);
   }
 }
 

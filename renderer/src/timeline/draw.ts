@@ -42,6 +42,9 @@ export interface Ctx2D {
   save(): void;
   restore(): void;
   setLineDash(segments: number[]): void;
+  /** A browser's context has these; without them (unit tests' contexts) pixel columns are drawn as rectangles. */
+  imageSmoothingEnabled?: boolean;
+  drawImage?(image: unknown, sx: number, sy: number, sw: number, sh: number, dx: number, dy: number, dw: number, dh: number): void;
 }
 
 export interface Palette {
@@ -161,6 +164,7 @@ export function drawTimeline(ctx: Ctx2D, input: DrawInput, cssWidth: number): Dr
   ctx.beginPath();
   ctx.rect(GUTTER, 0, cssWidth - GUTTER, l.height);
   ctx.clip();
+  const columns = !all && COLUMNS.begin(ctx, cssWidth, l.height);
 
   for (const lane of l.lanes) {
     ctx.fillStyle = pal.laneBg;
@@ -193,7 +197,7 @@ export function drawTimeline(ctx: Ctx2D, input: DrawInput, cssWidth: number): Dr
         if (X(end) - x0 < 1) {
           // Level of detail: one pixel column for all the bands that start in it.
           const col = Math.floor(x0);
-          FILLS.add(pal.state(band.state).fill, 1, col, y, 1, h);
+          if (!COLUMNS.add(pal.state(band.state).fill, col, y, 1, h)) FILLS.add(pal.state(band.state).fill, 1, col, y, 1, h);
           stats.bands++;
           const next = source.bandIndexAt(lane.host, row, band.startMs + Math.max(perPx * (col + 1 - x0), perPx * 0.01));
           // The last band that starts in this column may reach beyond it (a 150 µs SYN_SENT
@@ -208,6 +212,7 @@ export function drawTimeline(ctx: Ctx2D, input: DrawInput, cssWidth: number): Dr
     }
   }
   if (!all) {
+    if (columns) COLUMNS.flush(ctx);
     FILLS.flush(ctx);
     EDGES.flush(ctx);
     LABELS.flush(ctx, stats);
@@ -391,10 +396,114 @@ class TriangleBatch {
   }
 }
 
+/** The parts of OffscreenCanvas used (declared here: the unit tests compile this file without the DOM library). */
+interface PixelCanvas {
+  getContext(kind: '2d'): PixelContext | null;
+}
+interface PixelContext {
+  createImageData(width: number, height: number): PixelImage;
+  putImageData(image: PixelImage, dx: number, dy: number, dirtyX: number, dirtyY: number, dirtyWidth: number, dirtyHeight: number): void;
+}
+interface PixelImage {
+  readonly data: { readonly buffer: ArrayBufferLike };
+}
+const Offscreen = (globalThis as { OffscreenCanvas?: new (width: number, height: number) => PixelCanvas }).OffscreenCanvas;
+
+/**
+ * The bands' opaque rectangles (fills, their edges, the level of detail's one-pixel columns),
+ * written into a pixel buffer in CSS pixels and drawn as one image. Without a GPU the canvas is
+ * rasterised in software after our JavaScript returns (in the frame's commit, on the page's
+ * main thread): a trace of the pan showed four path draws taking about five times as long as
+ * our whole draw, the band paths (a thousand or more rectangles each, at fractional x, so
+ * antialiased) first among them. Writing the pixels ourselves costs their area, a fraction of a
+ * millisecond; the image is one blit. Sides are rounded to whole CSS pixels (no antialiased
+ * edge, which a band's dark edge line hides anyway); the image is scaled for the device pixel
+ * ratio without smoothing.
+ */
+class ColumnImage {
+  private canvas: PixelCanvas | undefined;
+  private scratch: PixelContext | undefined;
+  private image: PixelImage | undefined;
+  // ImageData as 32-bit words: one pixel each, 0xAABBGGRR on the little-endian machines we run on.
+  private pixels: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+  private width = 0;
+  private height = 0;
+  private left = Infinity;
+  private right = -Infinity;
+  private top = Infinity;
+  private bottom = -Infinity;
+  private readonly words = new Map<string, number>();
+  private active = false;
+
+  /** Prepares a frame's buffer; false where the context or the page cannot draw images (then rectangles). */
+  begin(ctx: Ctx2D, width: number, height: number): boolean {
+    this.active = false;
+    if (!ctx.drawImage || !Offscreen) return false;
+    width = Math.ceil(width);
+    height = Math.ceil(height);
+    if (!this.canvas || this.width !== width || this.height !== height) {
+      this.canvas = new Offscreen(width, height);
+      this.scratch = this.canvas.getContext('2d') ?? undefined;
+      if (!this.scratch) return false;
+      this.image = this.scratch.createImageData(width, height);
+      this.pixels = new Uint32Array(this.image.data.buffer);
+      this.width = width;
+      this.height = height;
+    }
+    this.active = this.scratch !== undefined;
+    return this.active;
+  }
+
+  /**
+   * An opaque rectangle, its sides rounded to whole pixels (at least one wide); false where there
+   * is no buffer this frame or `fill` is not #rrggbb (the caller draws it as a rectangle).
+   */
+  add(fill: string, x: number, y: number, w: number, h: number): boolean {
+    if (!this.active) return false;
+    let word = this.words.get(fill);
+    if (word === undefined) {
+      if (!/^#[0-9a-f]{6}$/i.test(fill)) return false;
+      const rgb = parseInt(fill.slice(1), 16);
+      word = (0xff000000 | ((rgb & 0xff) << 16) | (rgb & 0xff00) | (rgb >> 16)) >>> 0;
+      this.words.set(fill, word);
+    }
+    const left = Math.round(x);
+    const x0 = Math.max(0, left);
+    const x1 = Math.min(this.width, Math.max(left + 1, Math.round(x + w)));
+    const y0 = Math.max(0, Math.round(y));
+    const y1 = Math.min(this.height, Math.round(y + h));
+    if (x1 <= x0 || y1 <= y0) return true; // outside the canvas: nothing to draw
+    for (let row = y0; row < y1; row++) this.pixels.fill(word, row * this.width + x0, row * this.width + x1);
+    if (x0 < this.left) this.left = x0;
+    if (x1 > this.right) this.right = x1;
+    if (y0 < this.top) this.top = y0;
+    if (y1 > this.bottom) this.bottom = y1;
+    return true;
+  }
+
+  /** Draws the columns gathered (within the context's clip) and clears the buffer for the next frame. */
+  flush(ctx: Ctx2D): void {
+    this.active = false;
+    if (this.right <= this.left || this.bottom <= this.top) return;
+    const { left, top } = this;
+    const w = this.right - left;
+    const h = this.bottom - top;
+    this.scratch!.putImageData(this.image!, 0, 0, left, top, w, h);
+    const smoothing = ctx.imageSmoothingEnabled;
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage!(this.canvas!, left, top, w, h, left, top, w, h);
+    ctx.imageSmoothingEnabled = smoothing;
+    for (let row = top; row < this.bottom; row++) this.pixels.fill(0, row * this.width + left, row * this.width + this.right);
+    this.left = this.top = Infinity;
+    this.right = this.bottom = -Infinity;
+  }
+}
+
 const DASH = [3, 3];
 const NO_DASH: number[] = [];
 // One set per page: drawTimeline runs to completion, and every flush empties what it drew.
 const FILLS = new RectBatch();
+const COLUMNS = new ColumnImage();
 const EDGES = new RectBatch();
 const LABELS = new TextBatch();
 const ARROWS = new LineBatch();
@@ -432,12 +541,12 @@ function batchBand(ctx: Ctx2D, band: Band, y: number, h: number, input: DrawInpu
   const x1 = X(Math.min(band.endMs, input.dataEndMs));
   stats.bands++;
   if (band.state === 'CLOSED') {
-    FILLS.add(colors.fill, 1, Math.round(x0) - 1, y, 2, h);
+    if (!COLUMNS.add(colors.fill, Math.round(x0) - 1, y, 2, h)) FILLS.add(colors.fill, 1, Math.round(x0) - 1, y, 2, h);
     if (x0 > GUTTER - 40 && textWidth(ctx, FONT_BOLD, 'CLOSED') <= 60) LABELS.add(FONT_BOLD, pal.muted, 'CLOSED', x0 + 3, y + h / 2);
     return;
   }
-  FILLS.add(colors.fill, band.seen === 'inferred' ? 0.55 : 1, x0, y, Math.max(1, x1 - x0), h);
-  EDGES.add(colors.text, 1, Math.round(x0), y, 1, h);
+  if (band.seen === 'inferred' || !COLUMNS.add(colors.fill, x0, y, Math.max(1, x1 - x0), h)) FILLS.add(colors.fill, band.seen === 'inferred' ? 0.55 : 1, x0, y, Math.max(1, x1 - x0), h);
+  if (!COLUMNS.add(colors.text, Math.round(x0), y, 1, h)) EDGES.add(colors.text, 1, Math.round(x0), y, 1, h);
   const visibleX0 = Math.max(x0, GUTTER + 2);
   const room = x1 - visibleX0 - 6;
   // Labels only where a name can fit (30 px); the host time too where there is plenty of room.
