@@ -24,8 +24,8 @@ type PacketEvent = Extract<LabEvent, { type: 'packet' }>;
 type TraceEvent = Extract<LabEvent, { type: 'trace' }>;
 
 /**
- * Upper bound on receive-to-transition. The gaps measured here were 9-47 µs with `tai` and 9-22 µs
- * with `mono-sampled` (load 13-15; the marker fallback: 73-90 µs early). 2 ms leaves room for softirq work deferred to
+ * Upper bound on receive-to-transition. The gaps measured here were 9-85 µs with `tai` and 4-22 µs
+ * with `mono-sampled` (two runs, load 13-15; the marker fallback: 73-90 µs early). 2 ms leaves room for softirq work deferred to
  * ksoftirqd behind other jobs on the 2-core machine, and is still well under the 60-130 µs
  * *early* stamps of the marker mapping turned around, or any whole-second TAI error.
  */

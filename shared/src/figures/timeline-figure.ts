@@ -117,7 +117,7 @@ export function flagText(flags: readonly TcpFlag[]): string {
  * How far (µs) before the receipt of the packet that causes it a state may be placed on the axis
  * and still be drawn after that receipt. Transitions are timed by the kernel tracer, packets by
  * tcpdump. Sessions traced with the `tai` or `mono-sampled` trace clock (shared/src/trace-parser.ts,
- * TraceClockMethod; the tracepoint capability says which) are exact: a state is 9-47 µs after
+ * TraceClockMethod; the tracepoint capability says which) are exact: a state is 4-85 µs after
  * its receipt (test/lab/trace-accuracy.test.ts) and this never applies. Sessions traced through
  * plain markers (older recordings, hosts without either) map trace times early by the markers'
  * write latency, 60-130 µs measured (up to ~230 µs in bench:capture), so on one host
