@@ -70,7 +70,7 @@ export class SessionLog extends EventEmitter<{ event: [LabEvent] }> {
   /**
    * The events appended, in memory. A log with a file leaves pane output out: the file has it,
    * and keeping it here held a whole flood (100 MB of `seq` output) for the session's life; the
-   * server's RSS growth during one went from 121 to 74 MiB (bench:ui, one run each, under load).
+   * server's RSS growth during one went from 121 MiB to 74 and 92 MiB (bench:ui, two runs, under load).
    * An in-memory log (no file) keeps everything.
    */
   readonly events: LabEvent[] = [];
