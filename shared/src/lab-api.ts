@@ -75,6 +75,9 @@ export type LabRequest = z.infer<typeof LabRequest>;
 export type LabRequestInput = z.input<typeof LabRequest>;
 export type LabMethod = LabRequest['method'];
 
+/** Terminal sizes a pane's PTY accepts; a renderer keeps its terminals inside them. */
+export const PANE_SIZE_LIMITS = { minCols: 10, maxCols: 500, minRows: 3, maxRows: 200 } as const;
+
 export const ClientMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('request'), id: RequestId, request: LabRequest }),
   /** Keystrokes (or a paste) for a pane of the active session. */
@@ -85,8 +88,8 @@ export const ClientMessage = z.discriminatedUnion('type', [
     type: z.literal('pane-resize'),
     host: ApiHostLabel,
     pane: ApiPaneName,
-    cols: z.number().int().min(10).max(500),
-    rows: z.number().int().min(3).max(200),
+    cols: z.number().int().min(PANE_SIZE_LIMITS.minCols).max(PANE_SIZE_LIMITS.maxCols),
+    rows: z.number().int().min(PANE_SIZE_LIMITS.minRows).max(PANE_SIZE_LIMITS.maxRows),
   }),
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;

@@ -19,8 +19,9 @@ import { SearchAddon, type ISearchOptions } from '@xterm/addon-search';
 import { WebglAddon } from '@xterm/addon-webgl';
 import { Terminal, type ITheme } from '@xterm/xterm';
 import type { PaneName } from '../../../shared/src/events';
-import { MAX_PANE_INPUT, type ApiHostLabel, type SessionEventMessage } from '../../../shared/src/lab-api';
+import { MAX_PANE_INPUT, PANE_SIZE_LIMITS, type ApiHostLabel, type SessionEventMessage } from '../../../shared/src/lab-api';
 import type { LabClient } from '../api/lab-client';
+import { bufferText } from './buffer-text';
 import { PastPanes } from '../timeline/past-panes';
 import { Recording } from '../timeline/recording';
 
@@ -253,11 +254,13 @@ export class PaneTerminal {
   fit(): void {
     if (!this.opened || !this.term.element?.isConnected) return;
     const before = { cols: this.term.cols, rows: this.term.rows };
-    try {
-      this.fitAddon.fit();
-    } catch {
-      return; // not laid out yet (zero size): the next resize fits it
-    }
+    // Not FitAddon.fit(): a pane squeezed below what a PTY takes (a short window) would send a
+    // size the engine refuses. The terminal stays at the smallest accepted size and scrolls.
+    const proposed = this.fitAddon.proposeDimensions();
+    if (!proposed || !Number.isFinite(proposed.cols) || !Number.isFinite(proposed.rows)) return; // not laid out yet: the next resize fits it
+    const cols = clamp(proposed.cols, PANE_SIZE_LIMITS.minCols, PANE_SIZE_LIMITS.maxCols);
+    const rows = clamp(proposed.rows, PANE_SIZE_LIMITS.minRows, PANE_SIZE_LIMITS.maxRows);
+    if (cols !== this.term.cols || rows !== this.term.rows) this.term.resize(cols, rows);
     // onResize only fires on change; the engine still needs the size once per connection.
     if (before.cols === this.term.cols && before.rows === this.term.rows) this.client.resize(this.host, this.pane, this.term.cols, this.term.rows);
   }
@@ -303,10 +306,7 @@ export class PaneTerminal {
 
   /** The terminal's text (scrollback and screen), for tests and copy-out. */
   text(): string {
-    const buffer = this.term.buffer.active;
-    const lines: string[] = [];
-    for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i)?.translateToString(true) ?? '');
-    return lines.join('\n').replace(/\n+$/, '');
+    return bufferText(this.term.buffer.active);
   }
 }
 
@@ -364,4 +364,8 @@ export class TerminalHub {
   renderers(): string {
     return [...new Set([...this.terminals.values()].map((t) => t.renderer))].join('/');
   }
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, Math.floor(value)));
 }

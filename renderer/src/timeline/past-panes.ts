@@ -10,6 +10,7 @@
 import { Terminal, type ITheme } from '@xterm/xterm';
 import type { PaneName } from '../../../shared/src/events';
 import type { ApiHostLabel } from '../../../shared/src/lab-api';
+import { bufferText } from '../terminals/buffer-text';
 import type { Recording } from './recording';
 
 const THEME_DARK: ITheme = { background: '#111a2b', foreground: '#dbe4f0', cursor: '#111a2b', black: '#1e293b', brightBlack: '#64748b' };
@@ -77,10 +78,7 @@ export class PastPanes {
     const past = this.panes.get(`${host}/${pane}`);
     if (!past) return '';
     await past.pending;
-    const buffer = past.term.buffer.active;
-    const lines: string[] = [];
-    for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i)?.translateToString(true) ?? '');
-    return lines.join('\n').replace(/\n+$/, '');
+    return bufferText(past.term.buffer.active);
   }
 
   private showPane(host: ApiHostLabel, pane: PaneName, t: number): void {
