@@ -81,7 +81,8 @@ export class HostObservations {
    */
   stableSnapshotUs(): number {
     const index = this.sameRun < SNAPSHOTS_KEPT_PER_RUN ? this.snapshots.length - 1 : this.snapshots.length - 2;
-    return this.snapshots[index]?.hostTimeUs ?? -Infinity;
+    const snapshot = this.snapshots[index];
+    return snapshot ? snapshot.readUs : -Infinity; // the time its polled states carry
   }
 }
 
@@ -241,7 +242,7 @@ export class LabSession {
     const firstSnapshot = new Promise<void>((resolve) => poller.once('snapshot', () => resolve()));
     poller.on('snapshot', (snapshot) => {
       observations.addSnapshot(snapshot);
-      this.log.append({ type: 'snapshot', host: label, hostTimeUs: snapshot.hostTimeUs, sockets: snapshot.sockets });
+      this.log.append({ type: 'snapshot', host: label, hostTimeUs: snapshot.hostTimeUs, readUs: snapshot.readUs, sockets: snapshot.sockets });
       if (!this.closed) this.emitSettledTransitions(false, label);
     });
     poller.on('error', (error) => this.log.append({ type: 'note', host: label, text: error.message }));

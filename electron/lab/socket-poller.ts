@@ -12,7 +12,10 @@ import { onLines } from './channel-lines';
 import type { SshHost } from './ssh-host';
 
 export interface Snapshot {
+  /** Host clock just before ss ran: everything it lists was read after this. */
   hostTimeUs: number;
+  /** Host clock once ss had finished: a state it lists was entered by then (see reconcile.ts). */
+  readUs: number;
   sockets: SsSocket[];
 }
 
@@ -30,7 +33,7 @@ export function pollerScript(port: number, intervalMs: number, sessionId: string
     'while :; do',
     `  printf '@@snapshot %s\n' "$(now)"`,
     `  ss -tanoH '( sport = :${port} or dport = :${port} )'`,
-    `  printf '@@end\n'`,
+    `  printf '@@end %s\n' "$(now)"`,
     `  next=$(( next + ${intervalUs} )); left=$(( next - $(now) ))`,
     `  if [ "$left" -lt 1000 ]; then left=1000; next=$(now); fi`,
     `  read -r -t "$(( left / 1000000 )).$(printf %06d $(( left % 1000000 )))" _; [ $? -ne 1 ] || exit 0`,
@@ -61,8 +64,12 @@ export class SocketPoller extends EventEmitter<{ snapshot: [Snapshot]; error: [E
   private onLine(line: string): void {
     if (line.startsWith('@@snapshot ')) {
       this.current = { hostTimeUs: Number(line.slice(11)), lines: [] };
-    } else if (line === '@@end') {
-      if (this.current) this.emit('snapshot', { hostTimeUs: this.current.hostTimeUs, sockets: parseSs(this.current.lines.join('\n')) });
+    } else if (line === '@@end' || line.startsWith('@@end ')) {
+      const readUs = Number(line.slice(6));
+      if (this.current) {
+        const snapshot = { hostTimeUs: this.current.hostTimeUs, readUs: Number.isFinite(readUs) && readUs >= this.current.hostTimeUs ? readUs : this.current.hostTimeUs };
+        this.emit('snapshot', { ...snapshot, sockets: parseSs(this.current.lines.join('\n')) });
+      }
       this.current = undefined;
     } else {
       this.current?.lines.push(line);

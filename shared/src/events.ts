@@ -36,7 +36,8 @@ export type LabEvent = EventBase &
     | { type: 'pane-input'; host: HostLabel; pane: PaneName; data: string; by: 'step' | 'user' }
     | { type: 'pane-close'; host: HostLabel; pane: PaneName; reason: string }
     | { type: 'command'; host: HostLabel; pane: PaneName; text: string; step?: number }
-    | { type: 'snapshot'; host: HostLabel; hostTimeUs: number; sockets: SsSocket[] }
+    /** hostTimeUs: host clock as ss started; readUs (absent in older logs): as it finished. */
+    | { type: 'snapshot'; host: HostLabel; hostTimeUs: number; readUs?: number; sockets: SsSocket[] }
     | { type: 'trace'; host: HostLabel; hostTimeUs: number; local: string; remote: string; from: TcpState; to: TcpState }
     | { type: 'transition'; host: HostLabel; hostTimeUs: number; local: string; remote: string; state: TcpState; seen: Seen }
     | { type: 'firewall'; host: HostLabel; action: 'add' | 'remove'; command: string; rule?: FirewallRule; owner: string }

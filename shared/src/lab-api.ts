@@ -142,7 +142,7 @@ export const LabEventSchema = z.discriminatedUnion('type', [
   z.object({ ...Base, type: z.literal('pane-input'), host: Host, pane: Pane, data: z.string(), by: z.enum(['step', 'user']) }),
   z.object({ ...Base, type: z.literal('pane-close'), host: Host, pane: Pane, reason: z.string() }),
   z.object({ ...Base, type: z.literal('command'), host: Host, pane: Pane, text: z.string(), step: z.number().int().optional() }),
-  z.object({ ...Base, type: z.literal('snapshot'), host: Host, hostTimeUs: z.number(), sockets: z.array(SsSocketSchema) }),
+  z.object({ ...Base, type: z.literal('snapshot'), host: Host, hostTimeUs: z.number(), readUs: z.number().optional(), sockets: z.array(SsSocketSchema) }),
   z.object({ ...Base, type: z.literal('trace'), host: Host, hostTimeUs: z.number(), local: z.string(), remote: z.string(), from: TcpStateSchema, to: TcpStateSchema }),
   z.object({
     ...Base,

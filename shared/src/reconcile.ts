@@ -24,7 +24,15 @@ import type { Seen, TcpState } from './tcp-states';
 export type HostTransition = TraceTransition & { hostTimeUs: number };
 
 export interface HostSnapshot {
+  /** When ss started: the snapshot shows the sockets as they were after this. */
   hostTimeUs: number;
+  /**
+   * When ss had finished (absent in older logs: hostTimeUs). A state ss lists was entered before
+   * this, maybe after hostTimeUs: under load ss takes tens of milliseconds, and a TIME_WAIT dated
+   * at its start landed 20 ms before the FIN that caused it. Polled states are dated here, so a
+   * polled state is never drawn before its cause; `t` still decides what a snapshot came after.
+   */
+  readUs?: number;
   sockets: SsSocket[];
 }
 
@@ -206,6 +214,8 @@ class HistoryBuilder {
 
 interface Snap {
   t: number;
+  /** When a state this snapshot shows was seen by (HostSnapshot.readUs). */
+  seenUs: number;
   byKey: Map<string, SsSocket>;
 }
 
@@ -228,7 +238,8 @@ export function reconcileHost(input: ReconcileInput): ConnectionHistory[] {
       if (!byKey.has(key)) byKey.set(key, socket);
       if (!ssEndpoints.has(key)) ssEndpoints.set(key, { local: socket.local, remote: socket.peer });
     }
-    snaps.push({ t: snapshot.hostTimeUs, byKey });
+    const readUs = typeof snapshot.readUs === 'number' && Number.isFinite(snapshot.readUs) && snapshot.readUs >= snapshot.hostTimeUs ? snapshot.readUs : snapshot.hostTimeUs;
+    snaps.push({ t: snapshot.hostTimeUs, seenUs: readUs, byKey });
   }
   snaps.sort((a, b) => a.t - b.t);
 
@@ -340,8 +351,8 @@ function pollRange(builder: HistoryBuilder, snaps: Snap[], key: string, from: nu
     const snap = snaps[i];
     if (!snap) continue;
     const socket = snap.byKey.get(key);
-    if (socket === undefined) builder.vanish(snap.t);
-    else if (socket.state !== null) builder.poll(socket.state, snap.t);
+    if (socket === undefined) builder.vanish(snap.seenUs);
+    else if (socket.state !== null) builder.poll(socket.state, snap.seenUs);
   }
 }
 
@@ -385,10 +396,10 @@ function buildFromTrace(builder: HistoryBuilder, events: Tr[], snaps: Snap[], ke
           if (!snap) continue;
           const socket = snap.byKey.get(key);
           if (socket === undefined) {
-            builder.vanish(snap.t);
+            builder.vanish(snap.seenUs);
             break;
           }
-          if (socket.state !== null) builder.poll(socket.state, snap.t);
+          if (socket.state !== null) builder.poll(socket.state, snap.seenUs);
         }
         continue;
       }

@@ -283,6 +283,23 @@ function run(partial: Partial<ReconcileInput>): ConnectionHistory[] {
 }
 
 describe('reconcileHost rules', () => {
+  it('dates a polled state when ss had finished (readUs), so it never precedes its cause; "after" is still judged by the start', () => {
+    // The trace says FIN_WAIT2 -> CLOSE at 100 (the timewait socket); ss ran from 200 to 230
+    // and listed TIME-WAIT: the FIN that caused it may have arrived while ss ran.
+    const transitions = [tr(10, C, S, 'SYN_SENT', 'ESTABLISHED'), tr(20, C, S, 'ESTABLISHED', 'FIN_WAIT1'), tr(30, C, S, 'FIN_WAIT1', 'FIN_WAIT2'), tr(100, C, S, 'FIN_WAIT2', 'CLOSED')];
+    const [history] = run({ transitions, snapshots: [{ hostTimeUs: 200, readUs: 230, sockets: [sock('TIME_WAIT', C, S)] }, { hostTimeUs: 400, readUs: 410, sockets: [] }] });
+    expect(history?.states.slice(-2)).toEqual([
+      { state: 'TIME_WAIT', hostTimeUs: 230, seen: 'poll' },
+      { state: 'CLOSED', hostTimeUs: 410, seen: 'poll' },
+    ]);
+    // A snapshot that started before the trace's CLOSE does not count as after it, however late it ended.
+    const early = run({ transitions, snapshots: [{ hostTimeUs: 90, readUs: 120, sockets: [sock('FIN_WAIT2', C, S)] }] });
+    expect(early[0]?.states.at(-1)).toMatchObject({ state: 'CLOSED', seen: 'trace' });
+    // Older logs without readUs: the start, as before.
+    const old = run({ transitions, snapshots: [{ hostTimeUs: 200, sockets: [sock('TIME_WAIT', C, S)] }] });
+    expect(old[0]?.states.at(-1)).toEqual({ state: 'TIME_WAIT', hostTimeUs: 200, seen: 'poll' });
+  });
+
   it('keeps only own addresses; IPv4-mapped and bracketed forms count as own', () => {
     const hs = run({
       ownAddresses: ['[::ffff:10.0.0.1]'],
