@@ -17,10 +17,13 @@ const FIXTURE = join(import.meta.dirname, '..', 'test', 'fixtures', 'sessions', 
 const missing = existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM} (set TCPLAB_CHROMIUM)`;
 if (missing) console.warn(`timeline e2e skipped: ${missing}`);
 
-const events = readFileSync(join(FIXTURE, 'session.jsonl'), 'utf8')
-  .split('\n')
-  .filter(Boolean)
-  .map((line) => JSON.parse(line) as LabEvent);
+function recordedEvents(dir: string): LabEvent[] {
+  return readFileSync(join(dir, 'session.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as LabEvent);
+}
+const events = recordedEvents(FIXTURE);
 type Transition = Extract<LabEvent, { type: 'transition' }>;
 const transitions = events.filter((e): e is Transition => e.type === 'transition');
 const offsetOf = (host: string): number => (events.find((e) => e.type === 'clock' && e.host === host) as Extract<LabEvent, { type: 'clock' }>).offsetMs;
@@ -39,25 +42,29 @@ interface Hooks {
 }
 type WithHooks = { tcplabTimeline: Hooks };
 
-describe.skipIf(missing !== undefined)('timeline (tcplab web --replay, Chromium)', () => {
-  let app: RunningWebApp;
-  let page: Page;
-  let close: () => Promise<void>;
-
+/** Opens `dir` with `tcplab web --replay` in Chromium for the enclosing describe, once every event is in the view. */
+function openReplay(dir: string, eventCount: number, opened: (page: Page) => void): void {
+  let app: RunningWebApp | undefined;
+  let close: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    app = await startWebApp(['--replay', FIXTURE]);
+    app = await startWebApp(['--replay', dir]);
     const context = await launchBrowser();
     close = () => context.close();
-    page = await context.newPage();
+    const page = await context.newPage();
+    opened(page);
     await page.goto(app.url);
     await page.getByTestId('timeline-canvas').waitFor();
-    await page.waitForFunction((n) => (globalThis as unknown as Partial<WithHooks>).tcplabTimeline?.eventCount() === n, events.length);
+    await page.waitForFunction((n) => (globalThis as unknown as Partial<WithHooks>).tcplabTimeline?.eventCount() === n, eventCount);
   }, 120_000);
-
   afterAll(async () => {
     await close?.();
     expect(await app?.stop()).toBe(0);
   });
+}
+
+describe.skipIf(missing !== undefined)('timeline (tcplab web --replay, Chromium)', () => {
+  let page: Page;
+  openReplay(FIXTURE, events.length, (opened) => (page = opened));
 
   test('says it is a replay, with the clock offsets and both lanes', async () => {
     await expect.poll(() => page.getByTestId('backend-phase').textContent()).toContain('Replay of');
@@ -135,29 +142,10 @@ describe.skipIf(missing !== undefined)('timeline (tcplab web --replay, Chromium)
  */
 describe.skipIf(missing !== undefined)('timeline with packets (tcplab web --replay, Chromium)', () => {
   const dir = join(import.meta.dirname, '..', 'test', 'fixtures', 'sessions', 'lost-fin-packets');
-  const recorded = readFileSync(join(dir, 'session.jsonl'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as LabEvent);
+  const recorded = recordedEvents(dir);
   const model = buildTimeline(recorded);
-  let app: RunningWebApp;
   let page: Page;
-  let close: () => Promise<void>;
-
-  beforeAll(async () => {
-    app = await startWebApp(['--replay', dir]);
-    const context = await launchBrowser();
-    close = () => context.close();
-    page = await context.newPage();
-    await page.goto(app.url);
-    await page.getByTestId('timeline-canvas').waitFor();
-    await page.waitForFunction((n) => (globalThis as unknown as Partial<WithHooks>).tcplabTimeline?.eventCount() === n, recorded.length);
-  }, 120_000);
-
-  afterAll(async () => {
-    await close?.();
-    expect(await app?.stop()).toBe(0);
-  });
+  openReplay(dir, recorded.length, (opened) => (page = opened));
 
   test('the header shows the clock offsets refined by the packets, the ones the axis uses', async () => {
     expect(model.lanes.some((lane) => lane.correctionUs !== 0)).toBe(true);
