@@ -108,6 +108,17 @@ function expectCovered(log: LabEvent[], method: string, all: Gap[]): void {
   for (const k of ['H1 SYN_SENT->ESTABLISHED', 'H2 FIN_WAIT1->FIN_WAIT2', 'H1 ESTABLISHED->CLOSE_WAIT', 'H1 LAST_ACK->CLOSED']) expect(kinds, k).toContain(k);
 }
 
+/** Every receipt-caused transition of the run, traced with `method`, lies within [minUs, maxUs] after its packet. */
+function expectGapsWithin(log: LabEvent[], method: string, minUs: number, maxUs: number): void {
+  const all = gaps(log);
+  console.log(summary(method, all));
+  expectCovered(log, method, all);
+  for (const g of all) {
+    expect(g.gapUs, `${g.host} ${g.transition}`).toBeGreaterThanOrEqual(minUs);
+    expect(g.gapUs, `${g.host} ${g.transition}`).toBeLessThanOrEqual(maxUs);
+  }
+}
+
 describe.skipIf(skipReason)('traced transitions against tcpdump on the same host', () => {
   afterEach(() => {
     delete process.env.TCPLAB_TRACE_CLOCK;
@@ -115,26 +126,14 @@ describe.skipIf(skipReason)('traced transitions against tcpdump on the same host
 
   it('tai trace clock (this kernel offers it): every transition after its causing packet, within 2 ms', async () => {
     const log = await runLog();
-    const all = gaps(log);
-    console.log(summary('tai', all));
-    expectCovered(log, 'tai', all);
-    for (const g of all) {
-      expect(g.gapUs, `${g.host} ${g.transition}`).toBeGreaterThanOrEqual(0);
-      expect(g.gapUs, `${g.host} ${g.transition}`).toBeLessThanOrEqual(MAX_GAP_US);
-    }
+    expectGapsWithin(log, 'tai', 0, MAX_GAP_US);
   });
 
   it('mono trace clock with python3 sampling both clocks: the same bound', async () => {
     process.env.TCPLAB_TRACE_CLOCK = 'mono-sampled';
     const log = await runLog();
-    const all = gaps(log);
-    console.log(summary('mono-sampled', all));
-    expectCovered(log, 'mono-sampled', all);
-    for (const g of all) {
-      // The sampled pair is within 1 µs, and both times are truncated to whole µs.
-      expect(g.gapUs, `${g.host} ${g.transition}`).toBeGreaterThanOrEqual(-2);
-      expect(g.gapUs, `${g.host} ${g.transition}`).toBeLessThanOrEqual(MAX_GAP_US);
-    }
+    // The sampled pair is within 1 µs, and both times are truncated to whole µs.
+    expectGapsWithin(log, 'mono-sampled', -2, MAX_GAP_US);
   });
 
   it('the marker fallback: within a millisecond either side (early by the marker write latency)', async () => {
