@@ -139,6 +139,28 @@ function Field({ label, hint, children }: { label: string; hint?: string; childr
   );
 }
 
+/** A key file and its passphrase: the host's own login and the jump host's. `testId` prefixes `key-file` and `passphrase`. */
+function KeyFields(props: {
+  fileLabel: string;
+  testId: string;
+  keyFile: string;
+  passphrase: string;
+  passphraseSource: SecretSource;
+  onKeyFile: (value: string) => void;
+  onPassphrase: (value: string) => void;
+}) {
+  return (
+    <div className="grid grid-cols-[minmax(0,1fr)_9rem] gap-2">
+      <Field label={props.fileLabel}>
+        <input className={input} data-testid={`${props.testId}key-file`} value={props.keyFile} onChange={(e) => props.onKeyFile(e.target.value)} />
+      </Field>
+      <Field label="Passphrase (if any)" hint={describeSource(props.passphraseSource)}>
+        <input className={input} type="password" autoComplete="off" data-testid={`${props.testId}passphrase`} value={props.passphrase} onChange={(e) => props.onPassphrase(e.target.value)} />
+      </Field>
+    </div>
+  );
+}
+
 export function HostForm({ label, form, onChange }: { label: 'H1' | 'H2'; form: HostFormState; onChange: (next: HostFormState) => void }) {
   const set = <K extends keyof HostFormState>(key: K, value: HostFormState[K]) => onChange({ ...form, [key]: value });
   const id = (field: string) => `hosts-${label}-${field}`;
@@ -174,14 +196,15 @@ export function HostForm({ label, form, onChange }: { label: 'H1' | 'H2'; form: 
           </select>
         </Field>
         {form.authType === 'key' && (
-          <div className="grid grid-cols-[minmax(0,1fr)_9rem] gap-2">
-            <Field label="Key file (private key)">
-              <input className={input} data-testid={id('key-file')} value={form.keyFile} onChange={(e) => set('keyFile', e.target.value)} />
-            </Field>
-            <Field label="Passphrase (if any)" hint={describeSource(form.passphraseSource)}>
-              <input className={input} type="password" autoComplete="off" data-testid={id('passphrase')} value={form.passphrase} onChange={(e) => set('passphrase', e.target.value)} />
-            </Field>
-          </div>
+          <KeyFields
+            fileLabel="Key file (private key)"
+            testId={id('')}
+            keyFile={form.keyFile}
+            passphrase={form.passphrase}
+            passphraseSource={form.passphraseSource}
+            onKeyFile={(v) => set('keyFile', v)}
+            onPassphrase={(v) => set('passphrase', v)}
+          />
         )}
         {form.authType === 'agent' && <p className="self-end pb-1 text-[12px] text-slate-500">Uses the keys of the ssh-agent named by $SSH_AUTH_SOCK.</p>}
         {form.authType === 'password' && (
@@ -229,14 +252,15 @@ export function HostForm({ label, form, onChange }: { label: 'H1' | 'H2'; form: 
             </p>
           )}
           {form.jumpAuthType === 'key' && (
-            <div className="grid grid-cols-[minmax(0,1fr)_9rem] gap-2">
-              <Field label="Jump host key file">
-                <input className={input} data-testid={id('jump-key-file')} value={form.jumpKeyFile} onChange={(e) => set('jumpKeyFile', e.target.value)} />
-              </Field>
-              <Field label="Passphrase (if any)" hint={describeSource(form.jumpPassphraseSource)}>
-                <input className={input} type="password" autoComplete="off" data-testid={id('jump-passphrase')} value={form.jumpPassphrase} onChange={(e) => set('jumpPassphrase', e.target.value)} />
-              </Field>
-            </div>
+            <KeyFields
+              fileLabel="Jump host key file"
+              testId={id('jump-')}
+              keyFile={form.jumpKeyFile}
+              passphrase={form.jumpPassphrase}
+              passphraseSource={form.jumpPassphraseSource}
+              onKeyFile={(v) => set('jumpKeyFile', v)}
+              onPassphrase={(v) => set('jumpPassphrase', v)}
+            />
           )}
           {form.jumpAuthType === 'agent' && <p className="self-end pb-1 text-[12px] text-slate-500">The jump host is logged in to with the ssh-agent’s keys ($SSH_AUTH_SOCK).</p>}
           {form.jumpAuthType === 'password' && (
