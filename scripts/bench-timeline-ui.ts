@@ -6,9 +6,22 @@
  * ESTABLISHED, CLOSED; SYN and FIN leaving H1 and arriving at H2; a step command every 100
  * connections) is written to a folder and opened with `tcplab web --replay` (the real server
  * and page). Then, in the page, the view (a tenth of the run wide) pans one step per animation
- * frame across 90% of the run; each draw is timed (performance.now around it) and so is each
- * frame (requestAnimationFrame deltas). Baseline, same run, same page: drawing every band,
- * arrow and marker with no range query and no level of detail.
+ * frame across 90% of the run. Per frame: the draw (performance.now around it); the frame's work,
+ * from its requestAnimationFrame callback to a task posted (MessageChannel) from inside that
+ * callback, which Chromium runs only once the frame's rendering task has finished (the callbacks,
+ * style, layout, paint, the canvas's software raster when its layer is updated, the wait for the
+ * commit); and the interval between animation frames (rAF deltas), an interval over 25 ms being
+ * a dropped frame (a missed vsync). Baseline, same run, same page: drawing every band, arrow and
+ * marker with no range query and no level of detail. Floor, same run, same page: frames that pan
+ * but draw nothing.
+ *
+ * The goal, "frame time while panning, p95 at most 16 ms", is judged on the frame's work, not on
+ * rAF deltas: at 60 Hz those are 16.7 ms for a frame that is on time, whatever it costs, so their
+ * p95 can never be under 16 ms (an empty page's is 18 to 20 ms in headless Chromium, its own
+ * jitter). Met when the work's p95 is at most 16 ms and the pan drops no more frames than the
+ * floor. The Long Animation Frames API would give a frame's render and style/layout starts, but
+ * only for frames over 50 ms; BENCH_TRACE=1 prints the browser's own per-frame measure
+ * (BeginMainFrame on the page's main thread) beside this one for the same traced pan.
  *
  * Loading is timed too: from opening the page to every event received, folded and drawn (the
  * page's own render after the last event). Its floor, measured in the same run in this Node
@@ -19,7 +32,8 @@
  * BENCH_TRACE=1 (or a path ending .json to also save the trace for chrome://tracing): an exploring run (no baseline): trace one timeline pan with the browser's own tracing (CDP) and print,
  * per thread, where the time of a frame went (the draw is only part of it: the canvas is
  * rasterised, composited and presented after our JavaScript returns).
- * Goal: p95 frame time at most 16 ms.
+ * BENCH_PROFILE=1: also a CPU profile of one pan, top functions by self time (for names, build the
+ * renderer with `--minify false` and run this file with tsx).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -67,6 +81,10 @@ function synthetic(connections: number): LabEvent[] {
   return events;
 }
 
+/** An interval between animation frames this long means a vsync (16.7 ms at 60 Hz) was missed. */
+const DROPPED_MS = 25;
+const dropped = (r: BenchResult): number => r.frameMs.filter((ms) => ms > DROPPED_MS).length;
+
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -74,7 +92,10 @@ function percentile(values: number[], p: number): number {
 
 interface BenchResult {
   drawMs: number[];
+  /** Intervals between animation frames (rAF callback to rAF callback). */
   frameMs: number[];
+  /** Each frame's main-thread work: its rAF callback to a task posted from it (after the frame's rendering). */
+  workMs: number[];
   stats: { bands: number; packets: number; markers: number; labels: number };
 }
 
@@ -107,25 +128,29 @@ async function main(): Promise<void> {
       page.evaluate(([f, m]) => (globalThis as unknown as { tcplabTimeline: Hooks }).tcplabTimeline.benchPan(f, m), [frames, mode] as const);
     await run(30, 'lod'); // warm-up (JIT, font atlas)
     if (process.env.BENCH_TRACE) await traced(page, FRAMES, () => run(FRAMES, 'lod'));
+    if (process.env.BENCH_PROFILE) await profiled(page, () => run(FRAMES, 'lod'));
     const idle = await run(FRAMES, 'idle');
     const lod = await run(FRAMES, 'lod');
-    if (process.env.BENCH_TRACE) {
-      console.log(`no drawing frame p95 ${percentile(idle.frameMs, 95).toFixed(2)} ms; timeline draw p95 ${percentile(lod.drawMs, 95).toFixed(2)} ms, frame p50 ${percentile(lod.frameMs, 50).toFixed(2)} ms, p95 ${percentile(lod.frameMs, 95).toFixed(2)} ms, labels ${lod.stats.labels}`);
+    if (process.env.BENCH_TRACE || process.env.BENCH_PROFILE) {
+      console.log(`untraced: no drawing rAF Δ p95 ${percentile(idle.frameMs, 95).toFixed(2)} ms, work p95 ${percentile(idle.workMs, 95).toFixed(2)} ms; timeline draw p95 ${percentile(lod.drawMs, 95).toFixed(2)} ms, work p50 ${percentile(lod.workMs, 50).toFixed(2)} ms, p95 ${percentile(lod.workMs, 95).toFixed(2)} ms, rAF Δ p50 ${percentile(lod.frameMs, 50).toFixed(2)} ms, p95 ${percentile(lod.frameMs, 95).toFixed(2)} ms, dropped ${dropped(lod)}, labels ${lod.stats.labels}`);
       return;
     }
     const all = await run(Math.max(20, Math.round(FRAMES / 3)), 'all');
+    const f = (ms: number, width = 7): string => ms.toFixed(2).padStart(width);
     const row = (name: string, r: BenchResult): string =>
-      `${name.padEnd(34)} ${percentile(r.drawMs, 50).toFixed(2).padStart(8)} ${percentile(r.drawMs, 95).toFixed(2).padStart(8)} ${percentile(r.frameMs, 50).toFixed(2).padStart(9)} ${percentile(r.frameMs, 95).toFixed(2).padStart(9)}   ${r.stats.bands}/${r.stats.packets}/${r.stats.markers}`;
+      `${name.padEnd(37)} ${f(percentile(r.drawMs, 50))} ${f(percentile(r.drawMs, 95))} ${f(percentile(r.workMs, 50))} ${f(percentile(r.workMs, 95))} ${f(percentile(r.frameMs, 50))} ${f(percentile(r.frameMs, 95))} ${String(dropped(r)).padStart(7)}   ${r.stats.bands}/${r.stats.packets}/${r.stats.markers}`;
     console.log('');
-    console.log(`${'panning a tenth of the run, per frame'.padEnd(34)} ${'draw p50'.padStart(8)} ${'draw p95'.padStart(8)} ${'frame p50'.padStart(9)} ${'frame p95'.padStart(9)}   bands/arrows/markers drawn (last frame)`);
+    console.log(`${'panning a tenth of the run, ms'.padEnd(37)} ${'draw'.padStart(7)} ${''.padStart(7)} ${'work'.padStart(7)} ${''.padStart(7)} ${'rAF Δ'.padStart(7)} ${''.padStart(7)} dropped   bands/arrows/markers`);
+    console.log(`${'per frame'.padEnd(37)} ${'p50'.padStart(7)} ${'p95'.padStart(7)} ${'p50'.padStart(7)} ${'p95'.padStart(7)} ${'p50'.padStart(7)} ${'p95'.padStart(7)} ${`>${DROPPED_MS}ms`.padStart(7)}   drawn (last frame)`);
     console.log(row(`floor: frames, no drawing, ${idle.drawMs.length} fr`, idle));
     console.log(row(`timeline (range query + LOD), ${lod.drawMs.length} fr`, lod));
     console.log(row(`baseline (draw everything), ${all.drawMs.length} fr`, all));
-    const p95 = percentile(lod.frameMs, 95);
+    const work95 = percentile(lod.workMs, 95);
     console.log('');
-    console.log(`ratio baseline / timeline: draw p95 ${(percentile(all.drawMs, 95) / percentile(lod.drawMs, 95)).toFixed(1)}x, frame p95 ${(percentile(all.frameMs, 95) / p95).toFixed(1)}x`);
-    console.log(`timeline frame p95 / no-drawing frame p95 (same page, same run): ${(p95 / percentile(idle.frameMs, 95)).toFixed(2)}x`);
-    console.log(`goal: frame p95 <= 16 ms (one frame at 60 Hz): ${p95 <= 16.7 ? 'met' : 'NOT met'} (${p95.toFixed(2)} ms)`);
+    console.log(`ratio baseline / timeline: draw p95 ${(percentile(all.drawMs, 95) / percentile(lod.drawMs, 95)).toFixed(1)}x, work p95 ${(percentile(all.workMs, 95) / work95).toFixed(1)}x`);
+    console.log(`timeline / no-drawing floor (same page, same run): work p95 +${(work95 - percentile(idle.workMs, 95)).toFixed(2)} ms, rAF Δ p95 ${(percentile(lod.frameMs, 95) / percentile(idle.frameMs, 95)).toFixed(2)}x, dropped ${dropped(lod)} vs ${dropped(idle)}`);
+    const met = work95 <= 16 && dropped(lod) <= dropped(idle);
+    console.log(`goal: frame work p95 <= 16 ms and no more dropped frames than the floor: ${met ? 'met' : 'NOT met'} (work p95 ${work95.toFixed(2)} ms, dropped ${dropped(lod)}/${lod.frameMs.length}, floor ${dropped(idle)}/${idle.frameMs.length})`);
   } finally {
     await context.close();
     await app.stop();
@@ -143,7 +168,7 @@ interface TraceEvent {
 }
 
 /** Runs `body` under Chromium's tracing and prints each thread's busiest events, per frame. */
-async function traced(page: Page, frames: number, body: () => Promise<unknown>): Promise<void> {
+async function traced(page: Page, frames: number, body: () => Promise<BenchResult>): Promise<void> {
   const cdp = await page.context().newCDPSession(page);
   const events: TraceEvent[] = [];
   cdp.on('Tracing.dataCollected', (data) => void events.push(...(data.value as unknown as TraceEvent[])));
@@ -152,7 +177,7 @@ async function traced(page: Page, frames: number, body: () => Promise<unknown>):
     transferMode: 'ReportEvents',
     traceConfig: { includedCategories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', 'cc', 'viz', 'gpu', 'toplevel', 'v8', 'skia', 'disabled-by-default-skia'] },
   });
-  await body();
+  const result = await body();
   await cdp.send('Tracing.end');
   await complete;
   await cdp.detach();
@@ -174,6 +199,43 @@ async function traced(page: Page, frames: number, body: () => Promise<unknown>):
     if (top[0]![1] / frames < 0.2) continue;
     console.log(`  ${thread}: ${top.map(([name, ms]) => `${name} ${(ms / frames).toFixed(2)}`).join(', ')}`);
   }
+  // The page's frames as the browser saw them: each BeginMainFrame task on the page's main thread
+  // runs the rAF callbacks, style, layout, paint, the canvas's raster (layer update) and the wait
+  // for the commit. Printed beside the page's own measure of the same frames, to check that one.
+  const mainFrames = events
+    .filter((e) => e.ph === 'X' && e.name === 'ProxyMain::BeginMainFrame' && threads.get(`${e.pid}:${e.tid}`) === 'CrRendererMain' && e.dur !== undefined)
+    .map((e) => e.dur! / 1000);
+  if (mainFrames.length > 0) {
+    const row = (values: number[]): string => `p50 ${percentile(values, 50).toFixed(2)} ms, p95 ${percentile(values, 95).toFixed(2)} ms`;
+    console.log(`traced pan: BeginMainFrame on the page's main thread (${mainFrames.length} tasks, a few before and after the pan too) ${row(mainFrames)}; the page's frame work (${result.workMs.length}) ${row(result.workMs)}`);
+  }
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+}
+
+/** Runs `body` under the page's CPU profiler and prints the top functions by self time (build with --minify false for names). */
+async function profiled(page: Page, body: () => Promise<unknown>): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+  await cdp.send('Profiler.start');
+  await body();
+  const { profile } = await cdp.send('Profiler.stop');
+  await cdp.detach();
+  const samples = profile.samples ?? [];
+  const perNode = new Map<number, number>();
+  for (const id of samples) perNode.set(id, (perNode.get(id) ?? 0) + 1);
+  const perFunction = new Map<string, number>();
+  for (const node of profile.nodes as ProfileNode[]) {
+    const { functionName, url, lineNumber, columnNumber } = node.callFrame;
+    const name = `${functionName || '(anonymous)'} ${url.split('/').pop() ?? ''}:${lineNumber + 1}:${columnNumber + 1}`;
+    perFunction.set(name, (perFunction.get(name) ?? 0) + (perNode.get(node.id) ?? 0));
+  }
+  console.log(`\npage CPU profile of one pan, ${((profile.endTime - profile.startTime) / 1000).toFixed(0)} ms, ${samples.length} samples; self time:`);
+  for (const [name, n] of [...perFunction].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`  ${((100 * n) / Math.max(1, samples.length)).toFixed(1).padStart(5)}%  ${name}`);
 }
 
 await main();
