@@ -107,6 +107,8 @@ export const ImportedHost = z.strictObject({
   user: z.string().optional(),
   keyFile: z.string().optional(),
   proxyJump: z.string().optional(),
+  /** The jump host's own key (its Host entry's IdentityFile); absent: the host's own login. */
+  proxyJumpAuth: z.strictObject({ type: z.literal('key'), keyFile: z.string() }).optional(),
   /** Settings TCP Lab does not use or cannot carry over, in words. */
   notes: z.array(z.string()),
 });

@@ -89,6 +89,13 @@ export function HostsView({ client, editable, onClose }: { client: LabClient; /*
         user: host.user ?? forms[label].user,
         ...(host.keyFile ? { authType: 'key' as const, keyFile: host.keyFile } : {}),
         proxyJump: host.proxyJump ?? '',
+        // The jump host's IdentityFile is its own login; without one, the host's own login (as a
+        // host without IdentityFile keeps the form's), unless the jump host is the one already set.
+        ...(host.proxyJumpAuth
+          ? { jumpAuthType: 'key' as const, jumpKeyFile: host.proxyJumpAuth.keyFile }
+          : host.proxyJump !== forms[label].proxyJump.trim()
+            ? { jumpAuthType: 'host' as const }
+            : {}),
       },
     });
     setStatus(`${host.alias} copied into ${label}: check it and save.`);
@@ -177,6 +184,7 @@ export function HostsView({ client, editable, onClose }: { client: LabClient; /*
                     {h.user ? `${h.user}@` : ''}
                     {h.address}:{h.port}
                     {h.proxyJump ? ` via ${h.proxyJump}` : ''}
+                    {h.proxyJumpAuth ? ` (jump key ${h.proxyJumpAuth.keyFile})` : ''}
                   </span>
                   {h.notes.map((n) => (
                     <span key={n} className="text-[11.5px] text-amber-700 dark:text-amber-300">
