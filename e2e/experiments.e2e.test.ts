@@ -79,7 +79,7 @@ describe.skipIf(skipReason)('experiments in the app: check, user folder, files, 
   });
 
   it('lists the user\'s folder under its own heading', async () => {
-    const groups = await page.locator('[data-testid="experiment-select"] optgroup').evaluateAll((els) => els.map((g) => `${g.getAttribute('label')}: ${[...g.querySelectorAll('option')].map((o) => o.value).join(',')}`));
+    const groups = await page.locator('[data-testid="experiment-select"] optgroup').evaluateAll((els) => els.map((g) => `${g.getAttribute('label')}: ${Array.from(g.querySelectorAll('option'), (o) => o.value).join(',')}`));
     expect(groups).toHaveLength(2);
     expect(groups[0]).toMatch(/^Built in: .*lost-fin/);
     expect(groups[1]).toBe('Your experiments: my-teardown');

@@ -54,6 +54,14 @@ export function paneChars(page: Page, host: 'H1' | 'H2', pane: 'upper' | 'lower'
   );
 }
 
+/** Of paneChars, the characters the pane's fast-forward passed over (see renderer/src/terminals/write-queue.ts). */
+export function paneSkippedChars(page: Page, host: 'H1' | 'H2', pane: 'upper' | 'lower'): Promise<number> {
+  return page.evaluate(
+    ([h, p]) => (globalThis as unknown as { tcplab: { paneSkippedChars: (host: 'H1' | 'H2', pane: 'upper' | 'lower') => number } }).tcplab.paneSkippedChars(h, p),
+    [host, pane] as const,
+  );
+}
+
 /** The smallest n whose `seq 1 n` output (as a terminal shows it) is at least `chars` long. */
 export function seqCountFor(chars: number): number {
   let low = 1;

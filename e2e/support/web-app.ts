@@ -15,8 +15,14 @@ export interface RunningWebApp {
   stop(): Promise<number | null>;
 }
 
+/**
+ * TCPLAB_SERVER_NODE_ARGS: extra options for the server's node, for profiling it (e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS does not accept).
+ */
+const SERVER_NODE_ARGS = (process.env.TCPLAB_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 export async function startWebApp(args: string[], timeoutMs = 60_000): Promise<RunningWebApp> {
-  const child: ChildProcess = spawn(process.execPath, [join(REPO, 'bin', 'tcplab.js'), 'web', ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...SERVER_NODE_ARGS, join(REPO, 'bin', 'tcplab.js'), 'web', ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -27,8 +27,10 @@ declare global {
     tcplab?: {
       paneText(host: 'H1' | 'H2', pane: 'upper' | 'lower'): string;
       renderers(): string;
-      /** Characters of host output the pane's xterm has processed so far (floods: nothing dropped). */
+      /** Characters of host output the pane has taken so far: processed by xterm or fast-forwarded (floods: nothing dropped). */
       paneChars(host: 'H1' | 'H2', pane: 'upper' | 'lower'): number;
+      /** Of those, the characters fast-forward passed over (lines that scrolled past the scrollback unseen). */
+      paneSkippedChars(host: 'H1' | 'H2', pane: 'upper' | 'lower'): number;
     };
   }
 }
@@ -58,7 +60,12 @@ async function start(): Promise<void> {
     store.apply(message);
   });
   client.onClose((why) => store.lose(why));
-  window.tcplab = { paneText: (host, pane) => hub.get(host, pane).text(), renderers: () => hub.renderers(), paneChars: (host, pane) => hub.get(host, pane).drawnChars };
+  window.tcplab = {
+    paneText: (host, pane) => hub.get(host, pane).text(),
+    renderers: () => hub.renderers(),
+    paneChars: (host, pane) => hub.get(host, pane).drawnChars,
+    paneSkippedChars: (host, pane) => hub.get(host, pane).skippedChars,
+  };
   root.render(
     <StrictMode>
       <ErrorBoundary>

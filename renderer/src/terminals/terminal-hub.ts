@@ -10,9 +10,10 @@
  * Connection trouble (`connection` events) is written into the host's panes, locally: it is
  * never sent to the host.
  *
- * Back-pressure: each `pane-output` event is written with xterm's write callback, which fires
- * once xterm has processed the data; only then is it acknowledged to the engine (cumulatively,
- * "up to event seq", coalesced per task), which resumes the SSH channel below its low watermark.
+ * Back-pressure: each `pane-output` event goes through the pane's write queue (write-queue.ts,
+ * which also fast-forwards floods) into xterm, whose write callback fires once xterm has
+ * processed the data; only then is it acknowledged to the engine (cumulatively, "up to event
+ * seq", coalesced per task), which resumes the SSH channel below its low watermark.
  */
 import { FitAddon } from '@xterm/addon-fit';
 import { SearchAddon, type ISearchOptions } from '@xterm/addon-search';
@@ -22,6 +23,8 @@ import type { PaneName } from '../../../shared/src/events';
 import { MAX_PANE_INPUT, PANE_SIZE_LIMITS, type ApiHostLabel, type SessionEventMessage } from '../../../shared/src/lab-api';
 import type { LabClient } from '../api/lab-client';
 import { bufferText } from './buffer-text';
+import { SCROLLBACK_LINES } from './scrollback';
+import { PaneWriteQueue } from './write-queue';
 import { PastPanes } from '../timeline/past-panes';
 import { Recording } from '../timeline/recording';
 
@@ -48,8 +51,6 @@ const LIGHT: ITheme = {
   brightYellow: '#854d0e',
 };
 
-/** Lines kept above the screen per pane (a 100 MB flood keeps only its tail). */
-export const SCROLLBACK_LINES = 10_000;
 
 const searchDecorations = (dark: boolean): NonNullable<ISearchOptions['decorations']> => ({
   matchBackground: dark ? '#854d0e' : '#fde68a',
@@ -107,8 +108,13 @@ export class PaneTerminal {
   /** The session whose shell last wrote here; a new one gets a separator line. */
   private shownSession: string | undefined;
   private written = false;
-  /** Characters of host output xterm has processed (its write callback ran), for flood checks. */
+  /**
+   * Characters of host output the pane has taken: processed by xterm (its write callback ran) or
+   * passed over by fast-forward (see `skippedChars`), for flood checks.
+   */
   drawnChars = 0;
+  /** Every write to the terminal goes through here, so host output and the app's notes keep their order. */
+  private readonly writes: PaneWriteQueue;
 
   constructor(
     private readonly client: LabClient,
@@ -133,6 +139,12 @@ export class PaneTerminal {
     this.term.attachCustomKeyEventHandler((event) => this.onKey(event));
     this.term.onData((data) => this.send(data));
     this.term.onResize(({ cols, rows }) => this.client.resize(this.host, this.pane, cols, rows));
+    this.writes = new PaneWriteQueue(this.term);
+  }
+
+  /** Characters of host output fast-forward passed over (lines that scrolled past the scrollback unseen). */
+  get skippedChars(): number {
+    return this.writes.skippedChars;
   }
 
   /** Puts the terminal into `element` (once; a later mount moves it). */
@@ -198,7 +210,7 @@ export class PaneTerminal {
   /** Typing and pastes to the host; a paste too large for one message is refused, in the pane. */
   send(data: string): void {
     if (data.length > MAX_PANE_INPUT) {
-      this.term.write(
+      this.writes.write(
         `\r\n\x1b[1;33m*** Not pasted: ${data.length.toLocaleString('en')} characters is more than a pane takes at once ` +
           `(${MAX_PANE_INPUT.toLocaleString('en')}). Paste it in smaller parts, or copy the file to the host with scp. ***\x1b[0m\r\n`,
       );
@@ -239,15 +251,15 @@ export class PaneTerminal {
     const why = detail ? `: ${detail}` : '';
     if (status === 'disconnected') {
       this.connectionLost = true;
-      this.term.write(`\r\n\x1b[1;31m*** Connection to ${this.host} lost${why}. ***\x1b[0m\r\n`);
+      this.writes.write(`\r\n\x1b[1;31m*** Connection to ${this.host} lost${why}. ***\x1b[0m\r\n`);
     } else if (status === 'reconnecting') {
       this.connectionLost = true;
-      this.term.write(`\x1b[1;33m*** Reconnecting to ${this.host} (attempt ${attempt ?? 1})${why}... ***\x1b[0m\r\n`);
+      this.writes.write(`\x1b[1;33m*** Reconnecting to ${this.host} (attempt ${attempt ?? 1})${why}... ***\x1b[0m\r\n`);
     } else if (status === 'failed' && this.connectionLost) {
-      this.term.write(`\x1b[1;31m*** Could not reconnect to ${this.host}${why}. Use Disconnect, then Connect. ***\x1b[0m\r\n`);
+      this.writes.write(`\x1b[1;31m*** Could not reconnect to ${this.host}${why}. Use Disconnect, then Connect. ***\x1b[0m\r\n`);
     } else if (status === 'connected' && this.connectionLost) {
       this.connectionLost = false;
-      this.term.write(`\x1b[1;32m*** Connected to ${this.host} again: a new shell follows. Commands running when the connection dropped were lost. ***\x1b[0m\r\n`);
+      this.writes.write(`\x1b[1;32m*** Connected to ${this.host} again: a new shell follows. Commands running when the connection dropped were lost. ***\x1b[0m\r\n`);
     }
   }
 
@@ -279,7 +291,7 @@ export class PaneTerminal {
   output(session: string, seq: number, data: string): void {
     this.startSession(session);
     this.written = true;
-    this.term.write(data, () => {
+    this.writes.write(data, () => {
       this.drawnChars += data.length;
       this.drawnUpTo(session, seq);
     });
@@ -287,12 +299,12 @@ export class PaneTerminal {
 
   note(session: string, text: string): void {
     this.startSession(session);
-    this.term.write(`\r\n\x1b[90m${text}\x1b[0m\r\n`);
+    this.writes.write(`\r\n\x1b[90m${text}\x1b[0m\r\n`);
   }
 
   private startSession(session: string): void {
     if (this.shownSession === session) return;
-    if (this.written) this.term.write('\r\n\x1b[90m──────── new shell ────────\x1b[0m\r\n');
+    if (this.written) this.writes.write('\r\n\x1b[90m──────── new shell ────────\x1b[0m\r\n');
     this.shownSession = session;
   }
 

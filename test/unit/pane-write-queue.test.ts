@@ -1,0 +1,154 @@
+/**
+ * The pane write queue's fast-forward must leave the terminal exactly as writing everything would:
+ * two real (headless) xterm terminals, one fed directly and one through the queue, compared cell
+ * by cell with their attributes (the serialize addon), cursor and scroll position included.
+ */
+import { SerializeAddon } from '@xterm/addon-serialize';
+import { Terminal } from '@xterm/headless';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PaneWriteQueue, plainTailCut } from '../../renderer/src/terminals/write-queue';
+
+const COLS = 20;
+const ROWS = 5;
+const SCROLLBACK = 30;
+
+interface Screen {
+  serialized: string;
+  rows: string[];
+  wrapped: boolean[];
+  cursor: [number, number];
+  baseY: number;
+  length: number;
+}
+
+function newTerminal(): { term: Terminal; screen: () => Screen } {
+  const term = new Terminal({ cols: COLS, rows: ROWS, scrollback: SCROLLBACK, allowProposedApi: true });
+  const serialize = new SerializeAddon();
+  term.loadAddon(serialize);
+  const screen = (): Screen => {
+    const buffer = term.buffer.active;
+    const rows: string[] = [];
+    const wrapped: boolean[] = [];
+    for (let y = 0; y < buffer.length; y++) {
+      const line = buffer.getLine(y)!;
+      rows.push(line.translateToString(false));
+      wrapped.push(line.isWrapped);
+    }
+    return { serialized: serialize.serialize(), rows, wrapped, cursor: [buffer.cursorX, buffer.cursorY], baseY: buffer.baseY, length: buffer.length };
+  };
+  return { term, screen };
+}
+
+/** Writes `chunks` both ways; resolves with both screens, the order `done` ran in, and what was skipped. */
+async function bothWays(chunks: string[]): Promise<{ direct: Screen; queued: Screen; doneOrder: number[]; skipped: number }> {
+  const direct = newTerminal();
+  const queued = newTerminal();
+  const queue = new PaneWriteQueue(queued.term, { inFlightChars: 64, widestCols: COLS, tallestRows: ROWS });
+  const doneOrder: number[] = [];
+  await Promise.all([
+    new Promise<void>((resolve) => {
+      chunks.forEach((chunk, i) => direct.term.write(chunk, i === chunks.length - 1 ? resolve : undefined));
+      if (chunks.length === 0) resolve();
+    }),
+    new Promise<void>((resolve) => {
+      chunks.forEach((chunk, i) =>
+        queue.write(chunk, () => {
+          doneOrder.push(i);
+          if (i === chunks.length - 1) resolve();
+        }),
+      );
+      if (chunks.length === 0) resolve();
+    }),
+  ]);
+  return { direct: direct.screen(), queued: queued.screen(), doneOrder, skipped: queue.skippedChars };
+}
+
+/** `text` cut into pieces at the given (sorted, deduplicated) positions. */
+function cutAt(text: string, positions: number[]): string[] {
+  const cuts = [...new Set(positions.map((p) => p % (text.length + 1)))].sort((a, b) => a - b);
+  const pieces: string[] = [];
+  let from = 0;
+  for (const at of cuts) {
+    if (at > from) pieces.push(text.slice(from, at));
+    from = Math.max(from, at);
+  }
+  pieces.push(text.slice(from));
+  return pieces.filter((p) => p.length > 0);
+}
+
+/** Lines of `seq`, with some as wide as the pane and some wider (they wrap). */
+function floodLines(count: number): string {
+  let text = '';
+  for (let i = 1; i <= count; i++) {
+    const line = i % 7 === 0 ? 'w'.repeat(COLS) : i % 11 === 0 ? `${i}`.padEnd(COLS * 2 + 3, '-') : String(i);
+    text += `${line}\r\n`;
+  }
+  return text;
+}
+
+const chunked = (text: string, size: number): string[] => Array.from({ length: Math.ceil(text.length / size) }, (_, i) => text.slice(i * size, (i + 1) * size));
+
+describe('PaneWriteQueue fast-forward', () => {
+  it('skips most of a flood after coloured, positioned output and ends exactly as writing it all', async () => {
+    const before = '\x1b[2J\x1b[H\x1b[1;32mprompt$\x1b[0m seq\r\n\x1b[3;5Hhere\x1b[A\x1b[44m';
+    // 33-character pieces put CRLFs across pieces too.
+    const result = await bothWays([before, ...chunked(floodLines(2000), 33), '\x1b[0mend$ ']);
+    expect(result.queued).toEqual(result.direct);
+    expect(result.skipped).toBeGreaterThan(10_000);
+    expect(result.doneOrder).toEqual([...result.doneOrder].sort((a, b) => a - b));
+    expect(new Set(result.doneOrder).size).toBe(result.doneOrder.length);
+  });
+
+  it('skips nothing inside a scroll region, on the alternate screen, or with wraparound off, and still matches', async () => {
+    for (const setup of ['\x1b[2;4r', '\x1b[?1049h', '\x1b[?7l', '\x1b[4h']) {
+      const result = await bothWays([setup, ...chunked(floodLines(500), 64)]);
+      expect(result.queued, JSON.stringify(setup)).toEqual(result.direct);
+      expect(result.skipped, JSON.stringify(setup)).toBe(0);
+    }
+  });
+
+  it('skips again once a scroll region is reset by a full reset or by DECSTBM without margins', async () => {
+    for (const reset of ['\x1bc', '\x1b[r']) {
+      const result = await bothWays(['\x1b[2;4r', reset, ...chunked(floodLines(500), 64)]);
+      expect(result.queued, JSON.stringify(reset)).toEqual(result.direct);
+      expect(result.skipped, JSON.stringify(reset)).toBeGreaterThan(0);
+    }
+  });
+
+  it('matches writing everything for any mix of output, cut anywhere', async () => {
+    const piece = fc.oneof(
+      { weight: 6, arbitrary: fc.integer({ min: 1, max: 400 }).map((n) => floodLines(n)) },
+      { weight: 2, arbitrary: fc.constantFrom('\x1b[31m', '\x1b[0m', '\x1b[2;3r', '\x1b[r', '\x1b[?1049h', '\x1b[?1049l', '\x1bc', '\x1b[?7l', '\x1b[?7h', '\x1b[4h', '\x1b[4l', '\x1b[H', '\x1b[5A', '\x1b(0', '\x1b(B', '\x0e', '\x0f', '\x1b[!p') },
+      { weight: 2, arbitrary: fc.constantFrom('abc\r', 'x\ny', '\tt\r\n', 'é—\r\n', '\x07', 'partial', '\r\n', '\r', '\n', `${'z'.repeat(COLS)}\r\n`) },
+    );
+    let skippedRuns = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(piece, { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { maxLength: 40 }), async (pieces, cuts) => {
+        const chunks = cutAt(pieces.join(''), cuts);
+        const result = await bothWays(chunks);
+        expect(result.queued).toEqual(result.direct);
+        expect(result.doneOrder).toEqual(chunks.map((_, i) => i));
+        skippedRuns += result.skipped > 0 ? 1 : 0;
+      }),
+      { numRuns: 150 },
+    );
+    // The property is only worth something if the runs skip: most of them do.
+    expect(skippedRuns).toBeGreaterThan(30);
+  });
+});
+
+describe('plainTailCut', () => {
+  it('cuts at the latest CRLF that still leaves enough rows, counting wrapped lines as several', () => {
+    const text = 'a\r\nb\r\nc\r\nd';
+    expect(plainTailCut(text, 10, 2)).toBe(text.indexOf('\r\nc'));
+    expect(plainTailCut(text, 10, 4)).toBe(-1); // only 3 CRLF-led rows after the first line
+    expect(plainTailCut(`x\r\n${'y'.repeat(25)}\r\n`, 10, 4)).toBe(1); // 3 rows of y, then the cursor's row
+  });
+
+  it('refuses a lone CR or LF among the rows it needs, and ignores a CR still waiting for its LF', () => {
+    expect(plainTailCut('a\r\nb\rc\r\nd', 10, 3)).toBe(-1);
+    expect(plainTailCut('a\r\nb\nc\r\nd', 10, 3)).toBe(-1);
+    expect(plainTailCut('a\r\nb\r\nc\r', 10, 2)).toBe(1);
+  });
+});
