@@ -413,3 +413,116 @@ function buildFromTrace(builder: HistoryBuilder, events: Tr[], snaps: Snap[], ke
     builder.push(e.to, e.t, 'trace');
   }
 }
+
+/**
+ * True when `later` comes after `earlier` on a connection's way through the state diagram (CLOSED,
+ * the end, after every other state). A snapshot whose state comes before the reported one is stale:
+ * the trace clock and bash's clock can disagree by a few milliseconds, so ss may have run just
+ * before a transition dated just before it.
+ */
+export function comesAfter(earlier: TcpState, later: TcpState): boolean {
+  if (earlier === later) return false;
+  if (later === 'CLOSED') return earlier !== 'CLOSED';
+  const seen = new Set<TcpState>([earlier]);
+  const queue: TcpState[] = [earlier];
+  while (queue.length > 0) {
+    const s = queue.shift() as TcpState;
+    for (const next of DIAGRAM[s]) {
+      if (next === later) return true;
+      if (!seen.has(next)) {
+        seen.add(next);
+        queue.push(next);
+      }
+    }
+  }
+  return false;
+}
+
+/** A `transition` event as the live views keep it. */
+export interface ReportedState {
+  local: string;
+  remote: string;
+  state: TcpState;
+  hostTimeUs: number;
+}
+
+/** A connection as the screen shows it at one instant (currentConnections). */
+export interface CurrentConnection {
+  /** formatEndpoint() of each end, as transitions name them. */
+  local: string;
+  remote: string;
+  /**
+   * Its states so far, oldest first: the reported ones in the order reported, then, when the
+   * latest snapshot is newer and shows a state they do not have yet, that state (`provisional`).
+   * The last one is the connection's state now; CLOSED when it is gone.
+   */
+  states: TcpState[];
+  /** The last state comes from the latest snapshot, ahead of the transitions reported so far. */
+  provisional: boolean;
+  /**
+   * ss's row for it in the latest snapshot, when that row is the current word on it (its queues
+   * and timer are then the connection's); absent when a newer transition overrides it.
+   */
+  socket?: SsSocket;
+  /** ss listed a state with no TCP meaning (SsSocket.state null): the row shows ss's word. */
+  unknownState?: string;
+  /** When it last changed, in report order (provisional changes after every report): the latest connection has the largest. */
+  order: number;
+}
+
+/**
+ * What a host's socket table and its mark on the state diagram show, from one source: the latest
+ * `ss` snapshot and the engine's reported transitions, the newer of the two winning per connection.
+ * The engine reports a state once nothing can revise it (a trace event waits for a snapshot taken
+ * after it, a polled state for its snapshot to stay), so the raw snapshot is often ahead of the
+ * transitions, and a traced state is reported before any snapshot lists it: taken separately, the
+ * table (snapshots) and the diagram (transitions) disagreed for a poll or more at every change,
+ * and for good at the end of a log whose last states were never reported.
+ *
+ * A snapshot is newer than a connection's last report when ss started at or after the report's
+ * time and does not show an earlier state (comesAfter); a connection it no longer lists is CLOSED.
+ */
+export function currentConnections(snapshot: { hostTimeUs: number; sockets: readonly SsSocket[] } | undefined, reported: readonly ReportedState[]): CurrentConnection[] {
+  const byKey = new Map<string, CurrentConnection>();
+  const lastUs = new Map<string, number>();
+  reported.forEach((r, index) => {
+    const key = `${r.local} ${r.remote}`;
+    let c = byKey.get(key);
+    if (!c) byKey.set(key, (c = { local: r.local, remote: r.remote, states: [], provisional: false, order: index }));
+    c.states.push(r.state);
+    c.order = index;
+    lastUs.set(key, r.hostTimeUs);
+  });
+  if (!snapshot) return [...byKey.values()];
+
+  const newer = (key: string): boolean => snapshot.hostTimeUs >= (lastUs.get(key) ?? -Infinity);
+  let provisionalOrder = reported.length;
+  const rows: CurrentConnection[] = [];
+  const listed = new Set<string>();
+  for (const socket of snapshot.sockets) {
+    const local = formatEndpoint(socket.local);
+    const remote = formatEndpoint(socket.peer);
+    const key = `${local} ${remote}`;
+    if (listed.has(key)) continue; // ss lists a tuple once; a repeat would say nothing new
+    listed.add(key);
+    const c = byKey.get(key);
+    byKey.delete(key);
+    if (socket.state === null) {
+      rows.push({ local, remote, states: c?.states ?? [], provisional: false, socket, unknownState: socket.ssState, order: c?.order ?? provisionalOrder++ });
+    } else if (!c) {
+      rows.push({ local, remote, states: [socket.state], provisional: true, socket, order: provisionalOrder++ });
+    } else {
+      const last = c.states[c.states.length - 1] as TcpState;
+      if (last === socket.state) rows.push({ ...c, socket });
+      else if (newer(key) && !comesAfter(socket.state, last)) rows.push({ ...c, states: [...c.states, socket.state], provisional: true, socket, order: provisionalOrder++ });
+      else rows.push(c);
+    }
+  }
+  // Reported connections ss does not list: gone when the snapshot is newer, else not polled yet.
+  for (const [key, c] of byKey) {
+    const last = c.states[c.states.length - 1] as TcpState;
+    if (last !== 'CLOSED' && newer(key)) rows.push({ ...c, states: [...c.states, 'CLOSED'], provisional: true, order: provisionalOrder++ });
+    else rows.push(c);
+  }
+  return rows;
+}

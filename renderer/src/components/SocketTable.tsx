@@ -1,9 +1,14 @@
-/** A host's sockets on the experiment port, from the latest `ss` snapshot; timers count down between polls. */
+/**
+ * A host's sockets on the experiment port: the latest `ss` snapshot merged with the reported
+ * transitions (state/shown.ts, the source the state diagram reads too), so a state the tracer
+ * reported after ss last ran shows here as on the diagram. Timers and queues are ss's, shown when
+ * ss's row is the current word on the socket; timers count down between polls.
+ */
 import { useEffect, useState } from 'react';
 import type { SsSocket } from '../../../shared/src/observations';
-import { formatEndpoint } from '../../../shared/src/observations';
+import { currentState, tableRows } from '../state/shown';
 import { timerLeftMs, type HostView } from '../state/workspace';
-import { StateBadge, socketStateName } from './states';
+import { StateBadge } from './states';
 
 function useNow(everyMs: number): number {
   const [now, setNow] = useState(() => performance.timeOrigin + performance.now());
@@ -26,6 +31,7 @@ export function SocketTable({ host, port, at }: { host: HostView; port: number |
   const live = useNow(250);
   // At a past instant (the timeline's cursor), timers read as they did then.
   const now = at ?? live;
+  const rows = tableRows(host);
   return (
     <div className="min-h-0 overflow-auto" data-testid={`sockets-${host.label}`}>
       <table className="w-full table-fixed border-collapse font-mono text-[11px]">
@@ -38,24 +44,30 @@ export function SocketTable({ host, port, at }: { host: HostView; port: number |
           </tr>
         </thead>
         <tbody>
-          {host.sockets.length === 0 ? (
+          {rows.length === 0 ? (
             <tr>
               <td colSpan={4} className="px-2 py-1.5 font-sans text-slate-400 italic">
-                {host.snapshotT === undefined ? 'not observed yet' : `no socket on port ${port ?? '?'}`}
+                {host.snapshotT === undefined && host.transitions.length === 0 ? 'not observed yet' : `no socket on port ${port ?? '?'}`}
               </td>
             </tr>
           ) : (
-            host.sockets.map((socket) => {
-              const state = socketStateName(socket);
-              const key = `${formatEndpoint(socket.local)}-${formatEndpoint(socket.peer)}-${socket.ssState}`;
+            rows.map((row) => {
+              const state = currentState(row);
+              const { socket } = row;
               return (
-                <tr key={key} data-state={state} className="border-t border-slate-100 dark:border-slate-800">
-                  <td className="truncate px-1.5 py-0.5">{formatEndpoint(socket.local)}</td>
-                  <td className="truncate px-1.5 py-0.5">{formatEndpoint(socket.peer)}</td>
+                <tr
+                  key={`${row.local}-${row.remote}`}
+                  data-state={state}
+                  data-source={socket ? 'ss' : 'transition'}
+                  title={socket ? undefined : 'Reported by the tracer after ss last listed the sockets'}
+                  className="border-t border-slate-100 dark:border-slate-800"
+                >
+                  <td className="truncate px-1.5 py-0.5">{row.local}</td>
+                  <td className="truncate px-1.5 py-0.5">{row.remote}</td>
                   <td className="px-1.5 py-0.5">
                     <StateBadge state={state} />
                   </td>
-                  <td className="truncate px-1.5 py-0.5 tabular-nums text-slate-600 dark:text-slate-300">{formatTimer(socket, timerLeftMs(socket, host.snapshotT, now))}</td>
+                  <td className="truncate px-1.5 py-0.5 tabular-nums text-slate-600 dark:text-slate-300">{socket ? formatTimer(socket, timerLeftMs(socket, host.snapshotT, now)) : ''}</td>
                 </tr>
               );
             })

@@ -4,12 +4,14 @@
  * where the observations skipped states). The geometry is shared/src/state-diagram.ts, the same
  * one exported figures use; here it is drawn as React SVG elements.
  *
+ * Each host's path is state/shown.ts's, the source the socket table reads too: the reported
+ * transitions, with what a newer snapshot shows that they do not have yet.
+ *
  * For tests and screen readers: each host's mark is `data-testid="diagram-host-<label>"` with
  * `data-state` (the TCP state) and `data-node`; the figure's aria-label says where each host is.
  */
 import { useMemo, useState } from 'react';
 import {
-  connectionStates,
   DIAGRAM,
   diagramNode,
   diagramPalette,
@@ -20,26 +22,15 @@ import {
   offsetPolyline,
   polylineD,
   type DiagramPalette,
-  type ObservedTransition,
 } from '../../../shared/src/state-diagram';
-import { isTcpState, type TcpState } from '../../../shared/src/tcp-states';
+import type { TcpState } from '../../../shared/src/tcp-states';
+import { hostPaths } from '../state/shown';
 import type { HostView } from '../state/workspace';
 
 export interface StateDiagramProps {
   hosts: Record<string, HostView>;
   labels: readonly string[];
   dark: boolean;
-}
-
-/** Each host's states to draw, from the workspace fold's reconciled transitions. */
-export function hostPaths(hosts: Record<string, HostView>, labels: readonly string[]): Record<string, TcpState[]> {
-  const paths: Record<string, TcpState[]> = {};
-  for (const label of labels) {
-    const transitions: ObservedTransition[] = (hosts[label]?.transitions ?? []).flatMap((t) => (isTcpState(t.state) ? [{ local: t.local, remote: t.remote, state: t.state }] : []));
-    const states = connectionStates(transitions);
-    if (states.length) paths[label] = states;
-  }
-  return paths;
 }
 
 function Arrowheads({ palette }: { palette: DiagramPalette }) {

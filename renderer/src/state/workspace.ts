@@ -19,15 +19,19 @@ export interface HostView {
   lost?: string;
   /** The reconnect attempt under way, while `lost` is set. */
   attempt?: number;
-  /** The latest `ss` snapshot of the experiment port, and when it arrived (controller ms). */
+  /**
+   * The latest `ss` snapshot of the experiment port, when it arrived (controller ms) and when ss
+   * started on the host (µs). Screens show it through shown.ts, merged with `transitions`.
+   */
   sockets: SsSocket[];
   snapshotT?: number;
+  snapshotUs?: number;
   /** How states are observed on this host (the tracepoint, or polling only). */
   capability?: { ok: boolean; detail: string };
   /** Firewall rules this session added and has not removed yet (their commands). */
   rules: string[];
-  /** The reconciled state history per connection, `local -> remote`. */
-  transitions: Array<{ local: string; remote: string; state: string; seen: string }>;
+  /** The reconciled state history per connection, `local -> remote`, as the engine reported it. */
+  transitions: Array<{ local: string; remote: string; state: string; seen: string; hostTimeUs: number }>;
 }
 
 /** 'ready': a step-by-step run shows this step's explanation and waits for the user. */
@@ -109,9 +113,9 @@ export function reduce(state: WorkspaceState, session: string, event: LabEvent):
       return updateHost(state, event.host, (h) => ({ ...h, capability: { ok: event.ok, detail: event.detail } }));
     case 'snapshot':
       if (state.session !== session) return state;
-      return updateHost(state, event.host, (h) => ({ ...h, sockets: event.sockets, snapshotT: event.t }));
+      return updateHost(state, event.host, (h) => ({ ...h, sockets: event.sockets, snapshotT: event.t, snapshotUs: event.hostTimeUs }));
     case 'transition':
-      return updateHost(state, event.host, (h) => ({ ...h, transitions: [...h.transitions, { local: event.local, remote: event.remote, state: event.state, seen: event.seen }].slice(-100) }));
+      return updateHost(state, event.host, (h) => ({ ...h, transitions: [...h.transitions, { local: event.local, remote: event.remote, state: event.state, seen: event.seen, hostTimeUs: event.hostTimeUs }].slice(-100) }));
     case 'firewall': {
       const withRules = updateHost(state, event.host, (h) => ({
         ...h,

@@ -1,0 +1,145 @@
+/**
+ * The socket table and the state diagram never disagree: both read renderer/src/state/shown.ts
+ * (shared/src/reconcile.ts, currentConnections), live after every event of the recorded sessions
+ * and at the timeline's cursor. The recorded lost-fin session ends with snapshots (H1 CLOSING, H2
+ * FIN_WAIT2) whose states were never reported as transitions (the engine stopped reporting when
+ * the session began to close, see lab-session.ts): the table showed them, the diagram did not.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { LabEvent } from '../../shared/src/events';
+import type { SsSocket } from '../../shared/src/observations';
+import { comesAfter, currentConnections } from '../../shared/src/reconcile';
+import { currentState, diagramConnection, hostPaths, tableRows } from '../../renderer/src/state/shown';
+import { initialWorkspace, reduce, type HostView, type WorkspaceState } from '../../renderer/src/state/workspace';
+import { Recording } from '../../renderer/src/timeline/recording';
+
+const SESSIONS = join(import.meta.dirname, '..', 'fixtures', 'sessions');
+const fixture = (name: string): LabEvent[] =>
+  readFileSync(join(SESSIONS, name, 'session.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as LabEvent);
+const names = readdirSync(SESSIONS).sort();
+const LABELS = ['H1', 'H2'];
+
+/** What the screen shows of a host: the diagram's ring and the table's state for the diagram's connection. */
+function shown(host: HostView): { ring: string | undefined; row: string | undefined; rows: number } {
+  const ring = hostPaths({ [host.label]: host }, [host.label])[host.label]?.at(-1);
+  const c = diagramConnection(host);
+  const rows = tableRows(host);
+  const row = c && rows.find((r) => r.local === c.local && r.remote === c.remote);
+  return { ring, row: row && currentState(row), rows: rows.length };
+}
+
+/** Problems with what `state` shows, for the message of a failing expectation. */
+function disagreements(state: WorkspaceState, where: string): string[] {
+  const out: string[] = [];
+  for (const label of LABELS) {
+    const host = state.hosts[label];
+    if (!host) continue;
+    const { ring, row, rows } = shown(host);
+    if (ring === undefined) {
+      if (rows > 0) out.push(`${where} ${label}: the table lists ${rows} socket(s), the diagram none`);
+    } else if (ring === 'CLOSED' ? row !== undefined : row !== ring) {
+      out.push(`${where} ${label}: diagram ${ring}, table ${row ?? 'no row'}`);
+    }
+  }
+  return out;
+}
+
+describe('the socket table and the state diagram show the same state', () => {
+  it('the recorded lost-fin session ends with H1 in CLOSING and H2 in FIN_WAIT2 on both', () => {
+    const end = fixture('lost-fin').reduce((s, e) => reduce(s, '76e328a9', e), initialWorkspace());
+    // The engine's last reports were H1 FIN_WAIT1 and H2 ESTABLISHED; the last snapshots are newer.
+    expect(end.hosts.H1!.transitions.at(-1)!.state).toBe('FIN_WAIT1');
+    expect(end.hosts.H2!.transitions.at(-1)!.state).toBe('ESTABLISHED');
+    expect(shown(end.hosts.H1!)).toEqual({ ring: 'CLOSING', row: 'CLOSING', rows: 1 });
+    expect(shown(end.hosts.H2!)).toEqual({ ring: 'FIN_WAIT2', row: 'FIN_WAIT2', rows: 1 });
+    // The path goes on from the reported states: FIN_WAIT1 -> CLOSING is an edge of the diagram.
+    expect(hostPaths(end.hosts, LABELS).H1!.slice(-3)).toEqual(['ESTABLISHED', 'FIN_WAIT1', 'CLOSING']);
+  });
+
+  for (const name of names) {
+    it(`live, after every event of ${name}`, () => {
+      const events = fixture(name);
+      const session = (events[0] as Extract<LabEvent, { type: 'session-start' }>).sessionId;
+      let state = initialWorkspace();
+      const problems: string[] = [];
+      for (const e of events) {
+        state = reduce(state, session, e);
+        problems.push(...disagreements(state, `after seq ${e.seq} (${e.type})`));
+      }
+      expect(problems).toEqual([]);
+    });
+
+    it(`at the cursor, at every instant of ${name}`, () => {
+      const events = fixture(name);
+      const session = (events[0] as Extract<LabEvent, { type: 'session-start' }>).sessionId;
+      const recording = new Recording();
+      for (const e of events) recording.add({ type: 'event', session, event: e });
+      recording.flush();
+      // Every instant where the fold changes lies at an event's controller time or its host time
+      // moved by the host's clock offset (the cursor's axis); a microsecond either side of each.
+      const offsets = new Map(events.flatMap((e) => (e.type === 'clock' ? [[e.host, e.offsetMs] as const] : [])));
+      const instants = new Set<number>();
+      for (const e of events) {
+        for (const ms of ['hostTimeUs' in e ? e.hostTimeUs / 1000 - (offsets.get(e.host) ?? 0) : e.t, e.t]) {
+          instants.add(ms - 0.001);
+          instants.add(ms + 0.001);
+        }
+      }
+      const problems: string[] = [];
+      for (const ms of [...instants].sort((a, b) => a - b)) problems.push(...disagreements(recording.foldAt(ms), `at ${ms.toFixed(3)}`));
+      expect(problems).toEqual([]);
+    });
+  }
+});
+
+describe('currentConnections: the newer of the snapshot and the reported transitions', () => {
+  const socket = (localPort: number, peerPort: number, state: SsSocket['state'], ssState = state ?? 'UNKNOWN'): SsSocket => ({
+    state,
+    ssState,
+    recvQ: 0,
+    sendQ: 0,
+    local: { address: '198.18.77.1', port: localPort },
+    peer: { address: '198.18.77.2', port: peerPort },
+  });
+  const local = '198.18.77.1:40000';
+  const remote = '198.18.77.2:7777';
+  const reported = (state: 'ESTABLISHED' | 'FIN_WAIT1' | 'CLOSED' | 'SYN_SENT', hostTimeUs: number) => ({ local, remote, state, hostTimeUs });
+
+  it('a state traced after ss ran wins over the snapshot (no queues or timer from the older row)', () => {
+    const [c] = currentConnections({ hostTimeUs: 1000, sockets: [socket(40000, 7777, 'ESTABLISHED')] }, [reported('ESTABLISHED', 500), reported('FIN_WAIT1', 1500)]);
+    expect(c).toMatchObject({ states: ['ESTABLISHED', 'FIN_WAIT1'], provisional: false });
+    expect(c!.socket).toBeUndefined();
+  });
+
+  it('a newer snapshot goes on from the reports, provisionally', () => {
+    const [c] = currentConnections({ hostTimeUs: 2000, sockets: [socket(40000, 7777, 'FIN_WAIT1', 'FIN-WAIT-1')] }, [reported('ESTABLISHED', 500)]);
+    expect(c).toMatchObject({ states: ['ESTABLISHED', 'FIN_WAIT1'], provisional: true });
+    expect(c!.socket?.ssState).toBe('FIN-WAIT-1');
+  });
+
+  it('a snapshot that shows an earlier state than the last report is stale, however its clock reads', () => {
+    const [c] = currentConnections({ hostTimeUs: 2000, sockets: [socket(40000, 7777, 'ESTABLISHED')] }, [reported('ESTABLISHED', 500), reported('FIN_WAIT1', 1990)]);
+    expect(c!.states).toEqual(['ESTABLISHED', 'FIN_WAIT1']);
+    expect(comesAfter('ESTABLISHED', 'FIN_WAIT1')).toBe(true);
+    expect(comesAfter('TIME_WAIT', 'CLOSED')).toBe(true);
+    expect(comesAfter('FIN_WAIT1', 'ESTABLISHED')).toBe(false);
+  });
+
+  it('a reported connection a newer snapshot no longer lists is CLOSED; an older snapshot says nothing of it', () => {
+    expect(currentConnections({ hostTimeUs: 2000, sockets: [] }, [reported('ESTABLISHED', 500)])[0]!.states).toEqual(['ESTABLISHED', 'CLOSED']);
+    expect(currentConnections({ hostTimeUs: 400, sockets: [] }, [reported('SYN_SENT', 500)])[0]!.states).toEqual(['SYN_SENT']);
+  });
+
+  it('sockets only ss has seen are listed with their state; UNKNOWN keeps ss\'s word', () => {
+    const rows = currentConnections({ hostTimeUs: 2000, sockets: [socket(40001, 7777, 'TIME_WAIT', 'TIME-WAIT'), socket(40002, 7777, null, 'UNKNOWN')] }, []);
+    expect(rows.map((r) => [r.local, r.states, r.unknownState])).toEqual([
+      ['198.18.77.1:40001', ['TIME_WAIT'], undefined],
+      ['198.18.77.1:40002', [], 'UNKNOWN'],
+    ]);
+  });
+});
