@@ -134,6 +134,14 @@ export class LabSession {
   readonly paneTail = new Map<string, string>();
   private transitionTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /**
+   * Set by close() once the observers have stopped and every state they saw is in the log. Until
+   * then, closing included, snapshots and trace events go on becoming transitions as usual: the
+   * teardown a run's cleanup causes (its Ctrl-C, the firewall rule removed) is observed after
+   * close() starts, and a log whose last snapshots have no transitions showed a socket table and
+   * a state diagram that disagree at the end of every replay.
+   */
+  private transitionsFinal = false;
   /** Hosts whose panes and observers were set up once (so a later 'connected' is a reconnect). */
   private readonly prepared = new Set<LabHostLabel>();
   /** With paneAcks 'by-consumer': per pane, [seq of a pane-output event, its bytes], oldest first. */
@@ -243,7 +251,7 @@ export class LabSession {
     poller.on('snapshot', (snapshot) => {
       observations.addSnapshot(snapshot);
       this.log.append({ type: 'snapshot', host: label, hostTimeUs: snapshot.hostTimeUs, readUs: snapshot.readUs, sockets: snapshot.sockets });
-      if (!this.closed) this.emitSettledTransitions(false, label);
+      if (!this.transitionsFinal) this.emitSettledTransitions(false, label);
     });
     poller.on('error', (error) => this.log.append({ type: 'note', host: label, text: error.message }));
     await poller.start();
@@ -260,7 +268,7 @@ export class LabSession {
     tracer.on('transition', (t) => {
       observations.transitions.push(t);
       this.log.append({ type: 'trace', host: label, hostTimeUs: t.hostTimeUs, local: formatEndpoint(t.local), remote: formatEndpoint(t.remote), from: t.from, to: t.to });
-      if (!this.closed) this.emitSettledTransitions(false, label);
+      if (!this.transitionsFinal) this.emitSettledTransitions(false, label);
       // A connection's first traced state and a traced CLOSED wait for a snapshot taken after
       // them (see emitSettledTransitions): ask for one now rather than at the next tick.
       this.currentPoller.get(label)?.pollNow();
@@ -470,8 +478,6 @@ export class LabSession {
   async close(reason: string): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.transitionTimer) clearInterval(this.transitionTimer);
-    this.emitSettledTransitions(true);
     try {
       await this.removeOwnRules();
     } catch (error) {
@@ -485,6 +491,11 @@ export class LabSession {
     for (const pane of this.panes.values()) pane.close();
     // Give the tracers a moment to remove their instances before the connection goes.
     await new Promise((resolve) => setTimeout(resolve, 300));
+    // Only now is nothing left to revise a state: flushing earlier (as before) emitted what was
+    // unsettled then and dropped every state observed after it.
+    if (this.transitionTimer) clearInterval(this.transitionTimer);
+    this.emitSettledTransitions(true);
+    this.transitionsFinal = true;
     this.closeConnections();
     this.log.append({ type: 'session-end', reason });
   }
