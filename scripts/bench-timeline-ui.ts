@@ -32,10 +32,12 @@
  * BENCH_TRACE=1 (or a path ending .json to also save the trace for chrome://tracing): an exploring run (no baseline): trace one timeline pan with the browser's own tracing (CDP) and print,
  * per thread, where the time of a frame went (the draw is only part of it: the canvas is
  * rasterised, composited and presented after our JavaScript returns).
+ * BENCH_SCREENSHOT=DIR: the timeline where the pan ended, and the arrows between the lanes
+ * enlarged 4x, pixel for pixel, as PNGs in DIR (to see that the level of detail looks right).
  * BENCH_PROFILE=1: also a CPU profile of one pan, top functions by self time (for names, build the
  * renderer with `--minify false` and run this file with tsx).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LabEvent, NewLabEvent } from '../shared/src/events';
@@ -131,6 +133,7 @@ async function main(): Promise<void> {
     if (process.env.BENCH_PROFILE) await profiled(page, () => run(FRAMES, 'lod'));
     const idle = await run(FRAMES, 'idle');
     const lod = await run(FRAMES, 'lod');
+    if (process.env.BENCH_SCREENSHOT) await screenshots(page, process.env.BENCH_SCREENSHOT);
     if (process.env.BENCH_TRACE || process.env.BENCH_PROFILE) {
       console.log(`untraced: no drawing rAF Δ p95 ${percentile(idle.frameMs, 95).toFixed(2)} ms, work p95 ${percentile(idle.workMs, 95).toFixed(2)} ms; timeline draw p95 ${percentile(lod.drawMs, 95).toFixed(2)} ms, work p50 ${percentile(lod.workMs, 50).toFixed(2)} ms, p95 ${percentile(lod.workMs, 95).toFixed(2)} ms, rAF Δ p50 ${percentile(lod.frameMs, 50).toFixed(2)} ms, p95 ${percentile(lod.frameMs, 95).toFixed(2)} ms, dropped ${dropped(lod)}, labels ${lod.stats.labels}`);
       return;
@@ -209,6 +212,23 @@ async function traced(page: Page, frames: number, body: () => Promise<BenchResul
     const row = (values: number[]): string => `p50 ${percentile(values, 50).toFixed(2)} ms, p95 ${percentile(values, 95).toFixed(2)} ms`;
     console.log(`traced pan: BeginMainFrame on the page's main thread (${mainFrames.length} tasks, a few before and after the pan too) ${row(mainFrames)}; the page's frame work (${result.workMs.length}) ${row(result.workMs)}`);
   }
+}
+
+/** The timeline as the pan left it, and a 4x enlargement of part of it (the arrows between the lanes). */
+async function screenshots(page: Page, dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const canvas = page.getByTestId('timeline-canvas');
+  await canvas.screenshot({ path: join(dir, 'timeline-panned.png') });
+  const box = (await canvas.boundingBox())!;
+  const crop = await page.screenshot({ clip: { x: box.x + 92, y: box.y + 60, width: 300, height: 120 } });
+  const enlarged = await page.context().newPage();
+  try {
+    await enlarged.setContent(`<img src="data:image/png;base64,${crop.toString('base64')}" style="display:block;width:1200px;image-rendering:pixelated">`);
+    await enlarged.screenshot({ path: join(dir, 'timeline-panned-4x.png'), fullPage: true });
+  } finally {
+    await enlarged.close();
+  }
+  console.log(`screenshots: ${join(dir, 'timeline-panned.png')}, ${join(dir, 'timeline-panned-4x.png')}`);
 }
 
 interface ProfileNode {
