@@ -857,3 +857,623 @@ export class IntervalIndex<T> {
     return out;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The same model, built as events come (live sessions, replays sent in batches)
+
+interface TrRecord {
+  e: TransitionEvent;
+  /** Axis time before the packet correction. */
+  rawUs: number;
+}
+
+interface SocketState {
+  host: string;
+  /** Its transitions, by host time then log position (as buildConnections orders them). */
+  records: TrRecord[];
+  /** Its connections as last built, their ids contiguous, and their transitions. */
+  connections: TimelineConnection[];
+  transitions: TimelineTransition[];
+}
+
+interface PkRecord {
+  e: PacketEvent;
+  rawUs: number;
+  segment: number;
+}
+
+/** A packet with what orders it: by number (sent, start, then creation), then in the list (start, number). */
+interface PkMade {
+  packet: TimelinePacket;
+  sentAt: number;
+  phase: number;
+  makerAt: number;
+  makerSeq: number;
+}
+
+interface SegmentState {
+  events: number[];
+  made: PkMade[];
+  /** Per matched pair direction (`from>to` hosts), the least transit before the correction (µs). */
+  minTransit: Map<string, number>;
+}
+
+class Fallback extends Error {}
+
+/**
+ * `buildTimeline` for a log that grows: `append` takes the events that follow the ones given
+ * before (in log order, as a live session or a replay delivers them) and updates the model in
+ * time proportional to what they change, not to the whole log, so a page that shows a replay of
+ * 100,000 events does not rebuild everything each time a batch arrives. `model()` equals
+ * `buildTimeline` over every event given so far (a unit test holds it to that on the recorded
+ * sessions, batch sizes varied). What an append cannot do in place it does by building again from
+ * the start (`fullBuilds` counts them): a host's first clock estimate after events of that host
+ * (it applies to them too), a change of the packets' clock correction (it moves everything), a
+ * socket used again after CLOSED while later sockets exist (connection ids would move).
+ *
+ * The model returned is the builder's own: the next append may change its objects (a band still
+ * open gets the new axis end) and replaces its lists.
+ */
+export class TimelineBuilder {
+  private all: LabEvent[] = [];
+  /** How many times an append built everything again. */
+  fullBuilds = 0;
+
+  private lanes = new Map<string, TimelineLane>();
+  /** Per host: the clock offset in effect (µs); whether it has placed events (transitions, packets). */
+  private offsets = new Map<string, number>();
+  private placed = new Set<string>();
+  private corrections = new Map<string, number>();
+  private markers: TimelineMarker[] = [];
+  private markerMin = Infinity;
+  private markerMax = -Infinity;
+  /** Per host: the least and greatest axis time before the correction of its transitions and packets. */
+  private rawRange = new Map<string, { min: number; max: number }>();
+
+  private socketIds = new Map<string, number>();
+  private sockets: SocketState[] = [];
+  private connections: TimelineConnection[] = [];
+  private transitions: TimelineTransition[] = [];
+  private bands: TimelineBand[] = [];
+  /** Per connection id: its open last band, while it has one. */
+  private open = new Map<number, TimelineBand>();
+  /** Peers are paired among connections of one endpoint pair (either direction): the ids of each. */
+  private pairGroups = new Map<string, number[]>();
+
+  private pk: PkRecord[] = [];
+  private segmentIds = new Map<string, number>();
+  private segments: SegmentState[] = [];
+  /** The least transit over every segment, per direction (`from>to`). */
+  private leastTransit = new Map<string, number>();
+  /** Packets in number order, and in list order (start, number). */
+  private byNumber: PkMade[] = [];
+  private packets: TimelinePacket[] = [];
+
+  private startUs = 0;
+  private endUs = 0;
+  private cached: TimelineModel | undefined;
+
+  append(events: readonly LabEvent[]): void {
+    if (events.length === 0) return;
+    const fromScratch = this.all.length === 0;
+    for (const e of events) this.all.push(e);
+    this.cached = undefined;
+    try {
+      this.ingest(events, fromScratch);
+    } catch (error) {
+      if (!(error instanceof Fallback) || fromScratch) throw error;
+      this.fullBuilds++;
+      const everything = this.all;
+      this.reset();
+      this.all = everything;
+      this.ingest(everything, true);
+    }
+  }
+
+  model(): TimelineModel {
+    if (this.cached) return this.cached;
+    const { transitions, bands, packets, markers } = this;
+    let index: { bands: IntervalIndex<TimelineBand>; packets: IntervalIndex<TimelinePacket>; transitionTimes: Float64Array; markerTimes: Float64Array } | undefined;
+    const indexes = () =>
+      (index ??= {
+        bands: new IntervalIndex(bands, (b) => b.startUs, (b) => b.endUs),
+        packets: new IntervalIndex(packets, (p) => p.startUs, (p) => p.endUs),
+        transitionTimes: Float64Array.from(transitions, (t) => t.atUs),
+        markerTimes: Float64Array.from(markers, (m) => m.atUs),
+      });
+    this.cached = {
+      lanes: [...this.lanes.values()],
+      connections: this.connections,
+      bands,
+      transitions,
+      packets,
+      markers,
+      startUs: this.startUs,
+      endUs: this.endUs,
+      visible(t0: AxisUs, t1: AxisUs): TimelineView {
+        const x = indexes();
+        return {
+          bands: x.bands.query(t0, t1),
+          transitions: transitions.slice(lowerBound(x.transitionTimes, t0), upperBound(x.transitionTimes, t1)),
+          packets: x.packets.query(t0, t1),
+          markers: markers.slice(lowerBound(x.markerTimes, t0), upperBound(x.markerTimes, t1)),
+        };
+      },
+    };
+    return this.cached;
+  }
+
+  private reset(): void {
+    this.lanes = new Map();
+    this.offsets = new Map();
+    this.placed = new Set();
+    this.corrections = new Map();
+    this.markers = [];
+    this.markerMin = Infinity;
+    this.markerMax = -Infinity;
+    this.rawRange = new Map();
+    this.socketIds = new Map();
+    this.sockets = [];
+    this.connections = [];
+    this.transitions = [];
+    this.bands = [];
+    this.open = new Map();
+    this.pairGroups = new Map();
+    this.pk = [];
+    this.segmentIds = new Map();
+    this.segments = [];
+    this.leastTransit = new Map();
+    this.byNumber = [];
+    this.packets = [];
+    this.startUs = this.endUs = 0;
+  }
+
+  private lane(host: string): TimelineLane {
+    let l = this.lanes.get(host);
+    if (!l) this.lanes.set(host, (l = { host, offsetMs: 0, offsets: [], correctionUs: 0 }));
+    return l;
+  }
+
+  private touchRaw(host: string, us: number): void {
+    const r = this.rawRange.get(host);
+    if (!r) this.rawRange.set(host, { min: us, max: us });
+    else {
+      if (us < r.min) r.min = us;
+      if (us > r.max) r.max = us;
+    }
+  }
+
+  private ingest(events: readonly LabEvent[], fromScratch: boolean): void {
+    // A host's first estimate applies to its events logged before it (buildTimeline's first pass).
+    for (const e of events) {
+      if (e.type !== 'clock' || this.offsets.has(e.host)) continue;
+      if (this.placed.has(e.host)) throw new Fallback();
+      this.offsets.set(e.host, e.offsetMs * 1000);
+    }
+    const touchedSockets = new Set<number>();
+    const touchedSegments = new Set<number>();
+    const newMarkers: TimelineMarker[] = [];
+    for (const e of events) {
+      switch (e.type) {
+        case 'session-start':
+          for (const h of e.hosts) this.lane(h.label);
+          break;
+        case 'clock': {
+          this.offsets.set(e.host, e.offsetMs * 1000);
+          const l = this.lane(e.host);
+          l.offsets.push({ atUs: e.t * 1000, offsetMs: e.offsetMs, rttMs: e.rttMs });
+          l.offsetMs = e.offsetMs;
+          break;
+        }
+        case 'transition': {
+          const rawUs = e.hostTimeUs - (this.offsets.get(e.host) ?? 0);
+          this.lane(e.host);
+          this.placed.add(e.host);
+          this.touchRaw(e.host, rawUs);
+          const key = `${e.host}\n${e.local}\n${e.remote}`;
+          let id = this.socketIds.get(key);
+          if (id === undefined) {
+            this.socketIds.set(key, (id = this.sockets.length));
+            this.sockets.push({ host: e.host, records: [], connections: [], transitions: [] });
+          }
+          const records = this.sockets[id]!.records;
+          const record = { e, rawUs };
+          // In host time, then log position: mostly at the end already.
+          let at = records.length;
+          while (at > 0 && (records[at - 1]!.e.hostTimeUs > e.hostTimeUs || (records[at - 1]!.e.hostTimeUs === e.hostTimeUs && records[at - 1]!.e.seq > e.seq))) at--;
+          records.splice(at, 0, record);
+          touchedSockets.add(id);
+          break;
+        }
+        case 'packet': {
+          const rawUs = e.hostTimeUs - (this.offsets.get(e.host) ?? 0);
+          this.lane(e.host);
+          this.placed.add(e.host);
+          this.touchRaw(e.host, rawUs);
+          const out = e.direction === 'out';
+          const key = `${out ? e.local : e.remote}\n${out ? e.remote : e.local}\n${e.tcpSeq}\n${e.tcpAck}\n${e.flags.join(',')}\n${e.length}`;
+          let segment = this.segmentIds.get(key);
+          if (segment === undefined) {
+            this.segmentIds.set(key, (segment = this.segments.length));
+            this.segments.push({ events: [], made: [], minTransit: new Map() });
+          }
+          this.segments[segment]!.events.push(this.pk.length);
+          this.pk.push({ e, rawUs, segment });
+          touchedSegments.add(segment);
+          break;
+        }
+        case 'command': {
+          const marker: TimelineMarker = { kind: 'command', host: e.host, atUs: e.t * 1000, eventSeq: e.seq, text: e.text, pane: e.pane };
+          if (e.step !== undefined) marker.step = e.step;
+          newMarkers.push(marker);
+          break;
+        }
+        case 'pane-input':
+          if (e.data.includes('\x03')) newMarkers.push({ kind: 'ctrl-c', host: e.host, atUs: e.t * 1000, eventSeq: e.seq, pane: e.pane, by: e.by });
+          break;
+        case 'firewall':
+          newMarkers.push({ kind: 'firewall', host: e.host, atUs: e.t * 1000, eventSeq: e.seq, action: e.action, text: e.command });
+          break;
+        case 'connection':
+          newMarkers.push({ kind: 'connection', host: e.host, atUs: e.t * 1000, eventSeq: e.seq, status: e.status, text: e.detail ?? e.status });
+          break;
+        default:
+          break;
+      }
+    }
+
+    // Markers: in time, then log position.
+    if (newMarkers.length > 0) {
+      for (const m of newMarkers) {
+        if (m.atUs < this.markerMin) this.markerMin = m.atUs;
+        if (m.atUs > this.markerMax) this.markerMax = m.atUs;
+      }
+      const byTime = (a: TimelineMarker, b: TimelineMarker): number => a.atUs - b.atUs || a.eventSeq - b.eventSeq;
+      replaceSorted(this.markers, new Set(), newMarkers.sort(byTime), byTime);
+    }
+
+    // Packets: the clock correction first (from the matching on uncorrected times), then the matching used.
+    let recount = false;
+    for (const s of touchedSegments) {
+      const segment = this.segments[s]!;
+      // A segment that held a least transit may now hold a greater one: then count them all again.
+      for (const [key, delta] of segment.minTransit) if (this.leastTransit.get(key) === delta) recount = true;
+      segment.minTransit = this.transits(s);
+      if (!recount) for (const [key, delta] of segment.minTransit) if (!(delta >= (this.leastTransit.get(key) ?? Infinity))) this.leastTransit.set(key, delta);
+    }
+    if (recount) {
+      this.leastTransit = new Map();
+      for (const segment of this.segments) for (const [key, delta] of segment.minTransit) if (!(delta >= (this.leastTransit.get(key) ?? Infinity))) this.leastTransit.set(key, delta);
+    }
+    const corrections = this.currentCorrections();
+    if (!fromScratch && !sameCorrections(corrections, this.corrections)) throw new Fallback();
+    this.corrections = corrections;
+    for (const [host, us] of corrections) this.lane(host).correctionUs = us;
+
+    // The axis range.
+    let startUs = Math.min(Infinity, this.markerMin);
+    let endUs = Math.max(-Infinity, this.markerMax);
+    for (const [host, r] of this.rawRange) {
+      startUs = Math.min(startUs, r.min);
+      endUs = Math.max(endUs, r.max);
+      if (corrections.size > 0) {
+        const shift = corrections.get(host) ?? 0;
+        startUs = Math.min(startUs, r.min + shift);
+        endUs = Math.max(endUs, r.max + shift);
+      }
+    }
+    if (startUs > endUs) startUs = endUs = 0;
+    this.startUs = startUs;
+    this.endUs = endUs;
+
+    this.updatePackets(touchedSegments);
+    this.updateConnections(touchedSockets);
+  }
+
+  /** Least transits of a segment's pairs, matched on times before the correction. */
+  private transits(segment: number): Map<string, number> {
+    const m = this.matchSegment(segment, (i) => this.pk[i]!.rawUs);
+    const out = new Map<string, number>();
+    for (const pair of m) {
+      if (pair.from < 0 || pair.to < 0) continue;
+      const key = `${this.pk[pair.from]!.e.host}>${this.pk[pair.to]!.e.host}`;
+      const delta = this.pk[pair.to]!.rawUs - this.pk[pair.from]!.rawUs;
+      const known = out.get(key);
+      if (known === undefined || delta < known) out.set(key, delta);
+    }
+    return out;
+  }
+
+  /** packetClockCorrections over every segment's least transits. */
+  private currentCorrections(): Map<string, number> {
+    const least = this.leastTransit;
+    const seen = new Set<string>();
+    for (const key of least.keys()) for (const host of key.split('>')) seen.add(host);
+    const hosts = [...seen].sort();
+    if (hosts.length !== 2) return new Map();
+    const [a, b] = hosts as [string, string];
+    const minAB = least.get(`${a}>${b}`) ?? Infinity;
+    const minBA = least.get(`${b}>${a}`) ?? Infinity;
+    const lo = -minAB;
+    const hi = minBA;
+    if (lo <= 0 && 0 <= hi) return new Map();
+    const r = Number.isFinite(lo) && Number.isFinite(hi) ? (lo + hi) / 2 : Number.isFinite(lo) ? lo : hi;
+    return new Map([
+      [a, -r / 2],
+      [b, r / 2],
+    ]);
+  }
+
+  private axis(host: string, rawUs: number): number {
+    return this.corrections.size > 0 ? rawUs + (this.corrections.get(host) ?? 0) : rawUs;
+  }
+
+  /**
+   * matchPackets for one segment (the matching never pairs events of different segments): its
+   * events by (time, log position), sends first, then receipts.
+   */
+  private matchSegment(segment: number, at: (i: number) => number): Array<{ maker: number; phase: number; from: number; to: number; dropped: number }> {
+    const pk = this.pk;
+    const order = [...this.segments[segment]!.events].sort((x, y) => at(x) - at(y) || pk[x]!.e.seq - pk[y]!.e.seq || x - y);
+    const made: Array<{ maker: number; phase: number; from: number; to: number; dropped: number }> = [];
+    const waiting: number[] = [];
+    let head = 0;
+    for (const i of order) {
+      const e = pk[i]!.e;
+      if (e.direction !== 'out') continue;
+      const p = made.push({ maker: i, phase: 0, from: i, to: -1, dropped: -1 }) - 1;
+      if (e.dropped) made[p]!.dropped = i;
+      else waiting.push(p);
+    }
+    const lastArrived = new Map<string, number>();
+    for (const i of order) {
+      const e = pk[i]!.e;
+      if (e.direction === 'out') continue;
+      if (e.dropped) {
+        const arrived = lastArrived.get(e.host) ?? -1;
+        const p = arrived >= 0 && made[arrived]!.dropped < 0 ? arrived : made.push({ maker: i, phase: 1, from: -1, to: -1, dropped: -1 }) - 1;
+        made[p]!.dropped = i;
+        continue;
+      }
+      let p = -1;
+      while (head < waiting.length) {
+        const candidate = waiting[head++]!;
+        if (pk[made[candidate]!.from]!.e.host !== e.host) {
+          p = candidate;
+          break;
+        }
+      }
+      if (p < 0) p = made.push({ maker: i, phase: 1, from: -1, to: -1, dropped: -1 }) - 1;
+      made[p]!.to = i;
+      lastArrived.set(e.host, p);
+    }
+    return made;
+  }
+
+  private updatePackets(touched: ReadonlySet<number>): void {
+    if (touched.size === 0) return;
+    const pk = this.pk;
+    const at = (i: number): number => this.axis(pk[i]!.e.host, pk[i]!.rawUs);
+    const end = (i: number): PacketEnd => {
+      const e = pk[i]!.e;
+      return { host: e.host, atUs: at(i), hostTimeUs: e.hostTimeUs, eventSeq: e.seq };
+    };
+    const removed = new Set<PkMade>();
+    const added: PkMade[] = [];
+    for (const s of touched) {
+      const segment = this.segments[s]!;
+      for (const old of segment.made) removed.add(old);
+      segment.made = this.matchSegment(s, at).map(({ maker, phase, from, to, dropped }) => {
+        const e = pk[maker]!.e;
+        const out = e.direction === 'out';
+        let start = Infinity;
+        let stop = -Infinity;
+        for (const i of [from, to, dropped]) {
+          if (i < 0) continue;
+          const t = at(i);
+          if (t < start) start = t;
+          if (t > stop) stop = t;
+        }
+        const packet: TimelinePacket = {
+          number: 0,
+          label: '',
+          receiptLabel: '',
+          src: out ? e.local : e.remote,
+          dst: out ? e.remote : e.local,
+          flags: e.flags,
+          seq: e.tcpSeq,
+          ack: e.tcpAck,
+          length: e.length,
+          startUs: start,
+          endUs: stop,
+        };
+        if (from >= 0) packet.from = end(from);
+        if (to >= 0) packet.to = end(to);
+        if (dropped >= 0) packet.dropped = end(dropped);
+        const item: PkMade = { packet, sentAt: from >= 0 ? at(from) : start, phase, makerAt: at(maker), makerSeq: e.seq };
+        added.push(item);
+        return item;
+      });
+    }
+    const numberOrder = (a: PkMade, b: PkMade): number =>
+      a.sentAt - b.sentAt || a.packet.startUs - b.packet.startUs || a.phase - b.phase || a.makerAt - b.makerAt || a.makerSeq - b.makerSeq;
+    // Numbers from the first place that changed on (a packet sent earlier moves the later ones up).
+    const from = replaceSorted(this.byNumber, removed, added.sort(numberOrder), numberOrder);
+    for (let k = from; k < this.byNumber.length; k++) {
+      const p = this.byNumber[k]!.packet;
+      if (p.number === k + 1) continue;
+      p.number = k + 1;
+      p.label = `(${k + 1})`;
+      p.receiptLabel = `(${k + 1}')`;
+    }
+    const listOrder = (a: TimelinePacket, b: TimelinePacket): number => a.startUs - b.startUs || a.number - b.number;
+    const removedPackets = new Set([...removed].map((m) => m.packet));
+    // Packets kept move in the list only by their numbers, which keep their order: a merge is enough.
+    replaceSorted(this.packets, removedPackets, added.map((m) => m.packet).sort(listOrder), listOrder, (p) => p.startUs);
+  }
+
+  private updateConnections(touched: ReadonlySet<number>): void {
+    const endUs = this.endUs;
+    const removedTransitions = new Set<TimelineTransition>();
+    const removedBands = new Set<TimelineBand>();
+    const addedTransitions: TimelineTransition[] = [];
+    const addedBands: TimelineBand[] = [];
+    const touchedGroups = new Set<string>();
+    const lastSocket = this.sockets.length - 1;
+    // Sockets in id order: connection ids follow them.
+    for (const s of [...touched].sort((a, b) => a - b)) {
+      const socket = this.sockets[s]!;
+      const old = socket.connections;
+      const firstId = old.length > 0 ? old[0]!.id : this.connections.length;
+      const built = this.buildSocket(socket, firstId, endUs);
+      if (old.length > 0 && built.connections.length !== old.length) {
+        // Ids of later sockets' connections would move: only the last socket may grow in place.
+        if (s !== lastSocket && this.sockets.slice(s + 1).some((x) => x.connections.length > 0)) throw new Fallback();
+      }
+      if (old.length === 0 && firstId !== this.connections.length) throw new Fallback();
+      for (const c of old) {
+        this.open.delete(c.id);
+        for (const b of c.bands) removedBands.add(b);
+      }
+      for (const t of socket.transitions) removedTransitions.add(t);
+      this.connections.splice(firstId, old.length, ...built.connections);
+      socket.connections = built.connections;
+      socket.transitions = built.transitions;
+      for (const c of built.connections) {
+        const last = c.bands[c.bands.length - 1];
+        if (last?.open) this.open.set(c.id, last);
+        const group = c.local < c.remote ? `${c.local}\n${c.remote}` : `${c.remote}\n${c.local}`;
+        let ids = this.pairGroups.get(group);
+        if (!ids) this.pairGroups.set(group, (ids = []));
+        if (!ids.includes(c.id)) ids.push(c.id);
+        touchedGroups.add(group);
+      }
+      addedTransitions.push(...built.transitions);
+      addedBands.push(...built.bands);
+    }
+    // Open bands (and their connections) end at the axis end, which may have moved.
+    for (const [id, band] of this.open) {
+      band.endUs = endUs;
+      this.connections[id]!.endUs = endUs;
+    }
+    if (touched.size > 0) {
+      const transitionOrder = (a: TimelineTransition, b: TimelineTransition): number => a.atUs - b.atUs || a.eventSeq - b.eventSeq || a.connection - b.connection;
+      replaceSorted(this.transitions, removedTransitions, addedTransitions.sort(transitionOrder), transitionOrder);
+      // Bands as buildConnections makes them: by start, then connection by connection, in order.
+      const bandOrder = (a: TimelineBand, b: TimelineBand): number => {
+        if (a.startUs !== b.startUs) return a.startUs - b.startUs;
+        if (a.connection !== b.connection) return a.connection - b.connection;
+        const bands = this.connections[a.connection]!.bands;
+        return bands.indexOf(a) - bands.indexOf(b);
+      };
+      replaceSorted(this.bands, removedBands, addedBands.sort(bandOrder), bandOrder);
+    }
+    for (const group of touchedGroups) this.pairPeers(this.pairGroups.get(group)!);
+  }
+
+  /** buildConnections for one socket: its connections from `firstId` on, their transitions and bands. */
+  private buildSocket(socket: SocketState, firstId: number, axisEndUs: number): { connections: TimelineConnection[]; transitions: TimelineTransition[]; bands: TimelineBand[] } {
+    const connections: TimelineConnection[] = [];
+    const transitions: TimelineTransition[] = [];
+    const bands: TimelineBand[] = [];
+    const records = socket.records;
+    let k = 0;
+    while (k < records.length) {
+      const id = firstId + connections.length;
+      const opening = records[k]!.e;
+      const startUs = this.axis(opening.host, records[k]!.rawUs);
+      const firstBand = bands.length;
+      let endUs = startUs;
+      let previous: TcpState | undefined;
+      let last: TimelineBand | undefined;
+      while (k < records.length) {
+        const { e, rawUs } = records[k++]!;
+        const atUs = this.axis(e.host, rawUs);
+        if (last) {
+          last.endUs = atUs;
+          last.open = false;
+        }
+        transitions.push(
+          previous
+            ? { connection: id, host: e.host, state: e.state, atUs, hostTimeUs: e.hostTimeUs, seen: e.seen, eventSeq: e.seq, from: previous }
+            : { connection: id, host: e.host, state: e.state, atUs, hostTimeUs: e.hostTimeUs, seen: e.seen, eventSeq: e.seq },
+        );
+        endUs = atUs;
+        previous = e.state;
+        if (e.state === 'CLOSED') break;
+        last = { connection: id, host: e.host, state: e.state, startUs: atUs, endUs: axisEndUs, hostTimeUs: e.hostTimeUs, open: true };
+        bands.push(last);
+      }
+      if (previous !== 'CLOSED' && last) endUs = last.endUs;
+      connections.push({ id, host: opening.host, local: opening.local, remote: opening.remote, startUs, endUs, bands: bands.slice(firstBand) });
+    }
+    return { connections, transitions, bands };
+  }
+
+  /** buildConnections' peers, for the connections of one endpoint pair (the pairing never crosses pairs). */
+  private pairPeers(ids: number[]): void {
+    ids.sort((a, b) => a - b);
+    const group = ids.map((id) => this.connections[id]!);
+    for (const c of group) delete c.peer;
+    for (const c of group) {
+      if (c.peer !== undefined) continue;
+      for (const p of group) {
+        if (p.local !== c.remote || p.remote !== c.local) continue;
+        if (p.host !== c.host && p.peer === undefined && p.startUs <= c.endUs && c.startUs <= p.endUs) {
+          c.peer = p.id;
+          p.peer = c.id;
+          break;
+        }
+      }
+    }
+  }
+}
+
+function sameCorrections(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): boolean {
+  return a.size === b.size && [...a].every(([host, us]) => b.get(host) === us);
+}
+
+/**
+ * `list` (sorted by `order`) without `removed` and with `added` (sorted) merged in, in place:
+ * only the part from the first place either touches is rewritten (appends touch the end, mostly).
+ * Returns where that part starts.
+ */
+function replaceSorted<T>(list: T[], removed: ReadonlySet<T>, added: readonly T[], order: (x: T, y: T) => number, primary?: (x: T) => number): number {
+  let start = list.length;
+  // `primary`: the list's first sort key, for lists whose later keys move (packets' numbers).
+  const before = primary ? (x: T, y: T): boolean => primary(x) < primary(y) : (x: T, y: T): boolean => order(x, y) < 0;
+  const firstAt = (x: T): number => {
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (before(list[mid]!, x)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  if (added.length > 0) start = Math.min(start, firstAt(added[0]!));
+  let least: T | undefined;
+  for (const x of removed) if (least === undefined || before(x, least)) least = x;
+  if (least !== undefined) start = Math.min(start, firstAt(least));
+  if (start === list.length && added.length === 0) return start;
+  const tail = list.splice(start);
+  const kept = removed.size > 0 ? tail.filter((x) => !removed.has(x)) : tail;
+  for (const x of mergeSorted(kept, added, order)) list.push(x);
+  return start;
+}
+
+/** Two lists sorted by `order` as one (on a tie, `a`'s first). */
+function mergeSorted<T>(a: readonly T[], b: readonly T[], order: (x: T, y: T) => number): T[] {
+  if (b.length === 0) return a as T[];
+  if (a.length === 0) return b as T[];
+  if (order(a[a.length - 1]!, b[0]!) <= 0) return [...a, ...b];
+  const out = new Array<T>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = order(b[j]!, a[i]!) < 0 ? b[j++]! : a[i++]!;
+  while (i < a.length) out[k++] = a[i++]!;
+  while (j < b.length) out[k++] = b[j++]!;
+  return out;
+}

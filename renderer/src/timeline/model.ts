@@ -8,14 +8,15 @@
  * `timelineFromModel`: a step's Ctrl-C at the step's start, a firewall step's command once, TCP
  * Lab's own NFLOG rule and connection progress not shown).
  *
- * Events arrive one by one (live, or a replay in batches); the shared model is built from all of
- * them at once, when events that change it came (pane output and socket snapshots do not): in the
- * page when Recording says so (at most once a frame, and no more than a fifth of the wall time
- * while events stream in), elsewhere at the first query after them.
+ * Events arrive one by one (live, or a replay in batches); the shared model takes the new ones
+ * (TimelineBuilder.append: in time proportional to what they change, equal to a build over all of
+ * them) when events that change it came (pane output and socket snapshots do not): in the page
+ * when Recording says so (at most once a frame, and no more than a fifth of the wall time while
+ * events stream in), elsewhere at the first query after them.
  */
 import type { LabEvent } from '../../../shared/src/events';
 import type { Seen, TcpState } from '../../../shared/src/tcp-states';
-import { buildTimeline, IntervalIndex, lowerBound, type TimelineModel as SharedModel } from '../../../shared/src/timeline';
+import { IntervalIndex, lowerBound, TimelineBuilder, type TimelineModel as SharedModel } from '../../../shared/src/timeline';
 import { firewallSummary } from '../../../shared/src/figures/timeline-figure';
 
 export interface Band {
@@ -118,6 +119,9 @@ export class TimelineModel implements TimelineSource {
   axisEpoch = 0;
 
   private readonly events: LabEvent[] = [];
+  /** The shared model, given the events as they come (TimelineBuilder), and how many it has. */
+  private readonly builder = new TimelineBuilder();
+  private given = 0;
   private readonly hostList: string[] = [];
   private built: Built | undefined;
   /** Events that change the shared model: given so far, and in the last build. */
@@ -234,7 +238,9 @@ export class TimelineModel implements TimelineSource {
 
   private rebuild(): void {
     const started = performance.now();
-    const shared = buildTimeline(this.events);
+    this.builder.append(this.events.slice(this.given));
+    this.given = this.events.length;
+    const shared = this.builder.model();
     const corrections = new Map<string, number>();
     const offsets = new Map<string, { offsetMs: number; rttMs: number }>();
     for (const lane of shared.lanes) {
