@@ -36,6 +36,21 @@ describe('rasterLine', () => {
     expect(alpha(pixels, 12, 3)).toBe(255);
   });
 
+  it('a steep line drifting across: each row has the coverage where the line crosses that row, to within one alpha level', () => {
+    for (const drift of [0.002, 0.5, 7]) {
+      const pixels = buffer();
+      rasterLine(pixels, W, H, INK, 1.2, 0, 10.3, 0, 10.3 + drift, 28);
+      for (const y of [0, 13, 27]) {
+        const x = 10.3 + (drift * (y + 0.5)) / 28;
+        const half = (1.2 * Math.hypot(drift, 28)) / 28 / 2;
+        for (let px = 8; px < 20; px++) {
+          const exact = Math.max(0, Math.min(px + 1, x + half) - Math.max(px, x - half)) * 255;
+          expect(Math.abs(alpha(pixels, px, y) - exact), `drift ${drift}, row ${y}, column ${px}`).toBeLessThanOrEqual(1.5);
+        }
+      }
+    }
+  });
+
   it('partial end rows get the part of the row the line spans (a dropped arrow ends mid-row)', () => {
     const pixels = buffer();
     rasterLine(pixels, W, H, INK, 1, 0, 5.5, 2, 5.5, 6.25);

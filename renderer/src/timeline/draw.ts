@@ -548,13 +548,16 @@ export function rasterLine(pixels: Uint32Array<ArrayBufferLike>, stride: number,
   const length = Math.hypot(dx, dy);
   if (length === 0) return undefined;
   const steep = Math.abs(dy) >= Math.abs(dx);
-  // The major axis (rows when steep, else columns) is walked a pixel at a time.
+  // The major axis (rows when steep, else columns) is walked a pixel at a time; `step` is the
+  // distance between neighbours along the minor one in the buffer.
   const a0 = steep ? y0 : x0;
   const da = steep ? dy : dx;
   const b0 = steep ? x0 : y0;
-  const db = steep ? dx : dy;
+  const slope = (steep ? dx : dy) / da;
   const majorSize = steep ? rows : stride;
   const minorSize = steep ? stride : rows;
+  const majorStep = steep ? stride : 1;
+  const minorStep = steep ? 1 : stride;
   const half = (width * length) / Math.abs(da) / 2;
   const perMajor = length / Math.abs(da);
   const lo = Math.min(a0, a0 + da);
@@ -564,27 +567,43 @@ export function rasterLine(pixels: Uint32Array<ArrayBufferLike>, stride: number,
   const rgb = word & 0xffffff;
   let minMinor = Infinity;
   let maxMinor = -Infinity;
+  // Full rows (columns) after one whose line has moved less than a 256th of a pixel across (one
+  // alpha level) get that one's coverages: an arrow between the lanes is all but vertical.
+  const sameFor = Math.floor(1 / 256 / Math.abs(slope));
+  const lastFull = Math.min(m1, Math.floor(hi));
   for (let m = m0; m < m1; m++) {
-    const along = Math.min(m + 1, hi) - Math.max(m, lo);
-    if (along <= 0) continue;
-    const centre = Math.max(lo, Math.min(hi, m + 0.5));
+    const full = m >= lo && m + 1 <= hi;
+    const centre = full ? m + 0.5 : m + 0.5 < lo ? lo : m + 0.5 > hi ? hi : m + 0.5;
     if (dash > 0 && (Math.abs(centre - a0) * perMajor) % (2 * dash) >= dash) continue;
-    const b = b0 + ((centre - a0) / da) * db;
+    const along = full ? 1 : (m + 1 < hi ? m + 1 : hi) - (m > lo ? m : lo);
+    if (along <= 0) continue;
+    const b = b0 + (centre - a0) * slope;
     const bLo = b - half;
     const bHi = b + half;
-    const n0 = Math.max(0, Math.floor(bLo));
+    const n0 = bLo > 0 ? Math.floor(bLo) : 0;
     const n1 = Math.min(minorSize, Math.ceil(bHi));
-    for (let n = n0; n < n1; n++) {
-      const k = steep ? m * stride + n : n * stride + m;
-      const alpha = Math.min(255, (pixels[k]! >>> 24) + Math.round((Math.min(n + 1, bHi) - Math.max(n, bLo)) * along * 255));
-      pixels[k] = ((alpha << 24) | rgb) >>> 0;
+    if (n1 <= n0) continue;
+    const repeat = full && dash === 0 && n1 - n0 <= COVERAGE.length ? Math.min(lastFull, m + 1 + sameFor) : m + 1;
+    for (let n = n0, k = m * majorStep + n0 * minorStep; n < n1; n++, k += minorStep) {
+      const coverage = Math.round(((n + 1 < bHi ? n + 1 : bHi) - (n > bLo ? n : bLo)) * along * 255);
+      COVERAGE[n - n0] = coverage;
+      const alpha = (pixels[k]! >>> 24) + coverage;
+      pixels[k] = (((alpha < 255 ? alpha : 255) << 24) | rgb) >>> 0;
     }
+    for (m++; m < repeat; m++) {
+      for (let j = 0, k = m * majorStep + n0 * minorStep; j < n1 - n0; j++, k += minorStep) {
+        const alpha = (pixels[k]! >>> 24) + COVERAGE[j]!;
+        pixels[k] = (((alpha < 255 ? alpha : 255) << 24) | rgb) >>> 0;
+      }
+    }
+    m--;
     if (n0 < minMinor) minMinor = n0;
     if (n1 > maxMinor) maxMinor = n1;
   }
   if (maxMinor <= minMinor) return undefined;
   return steep ? [minMinor, maxMinor, m0, m1] : [m0, m1, minMinor, maxMinor];
 }
+const COVERAGE = new Int32Array(16);
 
 const DASH = [3, 3];
 const NO_DASH: number[] = [];
