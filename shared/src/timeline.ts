@@ -970,6 +970,15 @@ export class TimelineBuilder {
     }
   }
 
+  /**
+   * One connection's transitions, by host time then log position (the order its bands follow),
+   * without a pass over every transition (the timeline view places connections as they change).
+   */
+  transitionsOf(connection: TimelineConnection): TimelineTransition[] {
+    const socket = this.sockets[this.socketIds.get(`${connection.host}\n${connection.local}\n${connection.remote}`) ?? -1];
+    return socket ? socket.transitions.filter((t) => t.connection === connection.id) : [];
+  }
+
   model(): TimelineModel {
     if (this.cached) return this.cached;
     const { transitions, bands, packets, markers } = this;

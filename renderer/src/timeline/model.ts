@@ -16,7 +16,7 @@
  */
 import type { LabEvent } from '../../../shared/src/events';
 import type { Seen, TcpState } from '../../../shared/src/tcp-states';
-import { IntervalIndex, lowerBound, TimelineBuilder, type TimelineModel as SharedModel } from '../../../shared/src/timeline';
+import { IntervalIndex, lowerBound, TimelineBuilder, type TimelineConnection, type TimelineModel as SharedModel, type TimelinePacket } from '../../../shared/src/timeline';
 import { firewallSummary } from '../../../shared/src/figures/timeline-figure';
 
 export interface Band {
@@ -91,6 +91,18 @@ interface RowIndex {
   index: IntervalIndex<number>;
 }
 
+/** A connection as placeRows placed it. */
+interface Placed {
+  /** The model's object it was placed from (a new one means the connection changed). */
+  connection: TimelineConnection;
+  /** host index * ROWS + row */
+  slot: number;
+  /** Where its items begin in that slot's list. */
+  itemStart: number;
+  closed: boolean;
+  lastMs: number;
+}
+
 /** What one build of the shared model gives the canvas. */
 interface Built {
   shared: SharedModel;
@@ -122,6 +134,18 @@ export class TimelineModel implements TimelineSource {
   /** The shared model, given the events as they come (TimelineBuilder), and how many it has. */
   private readonly builder = new TimelineBuilder();
   private given = 0;
+  /** placeRows' state: connections in the order placed (start, id), each row's items in that order, row indexes. */
+  private readonly placed: Placed[] = [];
+  /** By connection id: its place in `placed` (-1 or absent: not placed). */
+  private readonly placedAt: number[] = [];
+  private readonly slots: Band[][] = [];
+  private readonly hostIndex = new Map<string, number>();
+  private readonly firstPlaced = new Map<string, number>();
+  private rowIndexes = new Map<string, RowIndex>();
+  /** Arrows by the model's packet they show (the model keeps a packet's object until its segment changes). */
+  private arrowOf = new WeakMap<TimelinePacket, PacketArrow>();
+  private arrowLanes = '';
+  private arrowsFor: { packets: readonly TimelinePacket[]; arrows: PacketArrow[] } | undefined;
   private readonly hostList: string[] = [];
   private built: Built | undefined;
   /** Events that change the shared model: given so far, and in the last build. */
@@ -280,32 +304,63 @@ export class TimelineModel implements TimelineSource {
    * Each connection's bands in one row of its host's lane: the first row free (never used, or
    * its connection over by the time this one starts), else the one idle longest. A CLOSED mark
    * where a connection ends, as the view has always drawn it.
+   *
+   * Connections are placed in order of start, each row's state depending on the ones before, so
+   * a refresh places again only from the first connection (in that order) that is new or was
+   * rebuilt by the model (TimelineBuilder makes new objects for what it changed): a replay's new
+   * events mostly touch its last connections. The result is the same as placing all of them.
    */
   private placeRows(shared: SharedModel): Map<string, RowIndex> {
-    // The transitions of each connection, in the order the model made its bands (host time, then log position).
-    const byConnection: Array<SharedModel['transitions']> = shared.connections.map(() => []);
-    for (const t of shared.transitions) byConnection[t.connection]!.push(t);
-    const hostIndex = new Map<string, number>();
-    /** Per host and row (host * ROWS + row): its bands, and the connection last placed there. */
-    const rows: Band[][] = [];
-    const holders: Array<{ closed: boolean; lastMs: number } | undefined> = [];
     const connections = shared.connections;
-    const starts = new Float64Array(connections.length);
-    for (let k = 0; k < connections.length; k++) starts[k] = connections[k]!.startUs;
-    const order = Int32Array.from(connections, (_, k) => k).sort((a, b) => starts[a]! - starts[b]! || a - b);
-    for (const id of order) {
-      const c = connections[id]!;
-      const transitions = byConnection[c.id]!;
-      for (let k = 1; k < transitions.length; k++) {
-        const x = transitions[k - 1]!;
-        const y = transitions[k]!;
-        if (x.hostTimeUs > y.hostTimeUs || (x.hostTimeUs === y.hostTimeUs && x.eventSeq > y.eventSeq)) {
-          transitions.sort((a, b) => a.hostTimeUs - b.hostTimeUs || a.eventSeq - b.eventSeq);
-          break;
-        }
+    const placed = this.placed;
+    const before = (a: TimelineConnection, b: TimelineConnection): boolean => a.startUs < b.startUs || (a.startUs === b.startUs && a.id < b.id);
+    let from = placed.length;
+    for (let p = 0; p < placed.length; p++) if (placed[p]!.connection.id >= connections.length) from = Math.min(from, p);
+    for (const c of connections) {
+      const at = this.placedAt[c.id] ?? -1;
+      if (at >= 0 && placed[at]!.connection === c) continue;
+      if (at >= 0) from = Math.min(from, at);
+      // Where it goes now: before the first placed connection that starts after it.
+      let lo = 0;
+      let hi = placed.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (before(placed[mid]!.connection, c)) lo = mid + 1;
+        else hi = mid;
       }
-      let h = hostIndex.get(c.host);
-      if (h === undefined) hostIndex.set(c.host, (h = hostIndex.size));
+      from = Math.min(from, lo);
+    }
+    if (from === placed.length && placed.length === connections.length && this.rowIndexes.size > 0) return this.rowIndexes;
+
+    // Undo the placements from `from` on: their items are at the end of their rows.
+    const changedSlots = new Set<number>();
+    for (let p = from; p < placed.length; p++) {
+      const x = placed[p]!;
+      const slot = this.slots[x.slot]!;
+      if (slot.length > x.itemStart) slot.length = x.itemStart;
+      changedSlots.add(x.slot);
+      this.placedAt[x.connection.id] = -1;
+    }
+    placed.length = from;
+    for (const [host, p] of this.firstPlaced) if (p >= from) this.firstPlaced.delete(host);
+    const rest = connections.filter((c) => (this.placedAt[c.id] ?? -1) < 0).sort((a, b) => a.startUs - b.startUs || a.id - b.id);
+    // Each row's holder as it was after the placements kept.
+    const holders: Array<{ closed: boolean; lastMs: number } | undefined> = [];
+    let unknown = this.slots.length;
+    for (let p = from - 1; p >= 0 && unknown > 0; p--) {
+      const x = placed[p]!;
+      if (holders[x.slot] === undefined) {
+        holders[x.slot] = { closed: x.closed, lastMs: x.lastMs };
+        unknown--;
+      }
+    }
+
+    for (const c of rest) {
+      // The transitions of the connection, in the order the model made its bands (host time, then log position).
+      const transitions = this.builder.transitionsOf(c);
+      let h = this.hostIndex.get(c.host);
+      if (h === undefined) this.hostIndex.set(c.host, (h = this.hostIndex.size));
+      if (!this.firstPlaced.has(c.host)) this.firstPlaced.set(c.host, placed.length);
       const startMs = c.startUs / 1000;
       let row = -1;
       let idlest = 0;
@@ -319,8 +374,10 @@ export class TimelineModel implements TimelineSource {
         }
       }
       if (row < 0) row = idlest;
+      const slot = h * ROWS + row;
       const conn = `${c.local} ${c.remote}`;
-      const list = (rows[h * ROWS + row] ??= []);
+      const list = (this.slots[slot] ??= []);
+      const itemStart = list.length;
       let k = 0;
       let lastMs = startMs;
       let closed = false;
@@ -336,31 +393,61 @@ export class TimelineModel implements TimelineSource {
         if (!band) continue;
         list.push({ host: c.host, conn, row, state: band.state, startMs: band.startUs / 1000, endMs: band.open ? Infinity : band.endUs / 1000, hostTimeUs: band.hostTimeUs, seen: t.seen });
       }
-      holders[h * ROWS + row] = { closed, lastMs };
+      holders[slot] = { closed, lastMs };
+      this.placedAt[c.id] = placed.length;
+      placed.push({ connection: c, slot, itemStart, closed, lastMs });
+      changedSlots.add(slot);
     }
+
+    // Rows in the order a placement of everything makes them: hosts by their first connection, rows in order.
     const out = new Map<string, RowIndex>();
-    for (const [host, h] of hostIndex) {
+    const hosts = [...this.firstPlaced].sort((a, b) => a[1] - b[1]).map(([host]) => host);
+    for (const host of hosts) {
+      const h = this.hostIndex.get(host)!;
       for (let r = 0; r < ROWS; r++) {
-        const items = rows[h * ROWS + r];
-        if (!items) continue;
+        const slot = h * ROWS + r;
+        const key = `${host}/${r}`;
+        const previous = this.rowIndexes.get(key);
+        if (previous && !changedSlots.has(slot)) {
+          out.set(key, previous);
+          continue;
+        }
+        const list = this.slots[slot];
+        if (!list || list.length === 0) continue;
         let sorted = true;
-        for (let i = 1; i < items.length && sorted; i++) sorted = items[i - 1]!.startMs <= items[i]!.startMs;
-        if (!sorted) items.sort((a, b) => a.startMs - b.startMs);
+        for (let i = 1; i < list.length && sorted; i++) sorted = list[i - 1]!.startMs <= list[i]!.startMs;
+        const items = sorted ? list.slice() : list.slice().sort((a, b) => a.startMs - b.startMs);
         const positions = new Array<number>(items.length);
         for (let i = 0; i < items.length; i++) positions[i] = i;
-        out.set(`${host}/${r}`, {
+        out.set(key, {
           items,
           starts: Float64Array.from(items, (b) => b.startMs),
           index: new IntervalIndex(positions, (i) => items[i]!.startMs, (i) => items[i]!.endMs),
         });
       }
     }
+    this.rowIndexes = out;
     return out;
   }
 
   private arrows(shared: SharedModel): PacketArrow[] {
     const lanes = this.hostList;
-    return shared.packets.map((p, i) => {
+    // An arrow seen on one side only is drawn to the other lane: new lanes can change that.
+    if (this.arrowLanes !== lanes.join('\n')) {
+      this.arrowLanes = lanes.join('\n');
+      this.arrowOf = new WeakMap();
+      this.arrowsFor = undefined;
+    }
+    const previous = this.arrowsFor;
+    const arrows = shared.packets.map((p, i) => {
+      // Mostly the same packet at the same place as in the last build (the model's list grows at the end).
+      const known = previous?.packets[i] === p ? previous.arrows[i] : this.arrowOf.get(p);
+      if (known) {
+        // Its place in the list and its number move as packets sent before it come.
+        known.id = i + 1;
+        known.number = p.number;
+        return known;
+      }
       const from = p.from?.host ?? (p.dropped && p.dropped.host !== p.to?.host ? p.dropped.host : undefined) ?? lanes.find((h) => h !== p.to?.host) ?? '?';
       // Seen leaving only: it was headed for the other lane, as the exported figure draws it.
       const to = p.to?.host ?? (p.dropped && p.dropped.host !== from ? p.dropped.host : lanes.find((h) => h !== from));
@@ -378,8 +465,12 @@ export class TimelineModel implements TimelineSource {
         conn: `${p.src} ${p.dst}`,
       };
       if (p.dropped) arrow.dropped = { atMs: p.dropped.atUs / 1000, where: p.dropped.host === from ? 'sender' : 'receiver' };
+      this.arrowOf.set(p, arrow);
       return arrow;
     });
+    // A copy: the model changes its list in place.
+    this.arrowsFor = { packets: shared.packets.slice(), arrows };
+    return arrows;
   }
 
   private presentMarkers(shared: SharedModel): Marker[] {
