@@ -185,8 +185,11 @@ export function drawTimeline(ctx: Ctx2D, input: DrawInput, cssWidth: number): Dr
       });
       if (i < 0) continue;
       const count = source.bandCount(lane.host, row);
+      // The band at `i`, carried over when the level of detail has already fetched it.
+      let carried: Band | undefined;
       while (i < count) {
-        const band = source.bandAt(lane.host, row, i)!;
+        const band = carried ?? source.bandAt(lane.host, row, i)!;
+        carried = undefined;
         if (band.startMs > toMs) break;
         const end = Math.min(band.endMs, input.dataEndMs);
         if (end < fromMs && band.endMs !== band.startMs) {
@@ -203,7 +206,12 @@ export function drawTimeline(ctx: Ctx2D, input: DrawInput, cssWidth: number): Dr
           // The last band that starts in this column may reach beyond it (a 150 µs SYN_SENT
           // followed by a long ESTABLISHED): that one is drawn next, from its start.
           const last = next - 1 > i ? source.bandAt(lane.host, row, next - 1) : undefined;
-          i = last && X(Math.min(last.endMs, input.dataEndMs)) >= col + 1 ? next - 1 : Math.max(i + 1, next);
+          if (last && X(Math.min(last.endMs, input.dataEndMs)) >= col + 1) {
+            i = next - 1;
+            carried = last;
+          } else {
+            i = Math.max(i + 1, next);
+          }
           continue;
         }
         batchBand(ctx, band, y, h, input, X, stats);
@@ -848,11 +856,12 @@ function drawMarkers(ctx: Ctx2D, input: DrawInput, stats: DrawStats, all: boolea
     ctx.globalAlpha = 1;
     stats.markers++;
     if (!all && x < (lastLabelEnd.get(m.host) ?? -Infinity)) continue;
-    ctx.font = m.kind === 'command' ? MONO : FONT_BOLD;
+    const font = m.kind === 'command' ? MONO : FONT_BOLD;
+    ctx.font = font;
     const text = `${MARKER_GLYPH[m.kind]} ${m.text}`;
     const short = text.length > 48 ? `${text.slice(0, 47)}…` : text;
     ctx.fillText(short, x + 4, lane.markerY + MARKER_H / 2);
-    lastLabelEnd.set(m.host, x + 10 + ctx.measureText(short).width);
+    lastLabelEnd.set(m.host, x + 10 + (all ? ctx.measureText(short).width : textWidth(ctx, font, short)));
     stats.labels++;
   }
   ctx.font = FONT;
