@@ -139,8 +139,8 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
   });
 
   it('shows a flood larger than the engine\'s pause threshold whole: xterm acknowledges what it drew, and the channel resumes', async () => {
-    // ~2 MB: twice Pane's HIGH_WATERMARK. Without acknowledgements from the page the engine
-    // would pause the channel at 1 MiB and the last number would never arrive.
+    // ~2 MB: several times Pane's HIGH_WATERMARK. Without acknowledgements from the page the
+    // engine would pause the channel at 256 KiB and the last number would never arrive.
     await page.getByTestId('pane-H2-lower').click();
     await page.keyboard.type('seq 1 300000');
     await page.keyboard.press('Enter');

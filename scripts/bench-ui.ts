@@ -30,6 +30,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const FLOOD_MB = Number(process.env.BENCH_FLOOD_MB ?? 100);
 /** BENCH_PROFILE=1: a CPU profile of the page during the flood; prints the top functions by self time. */
 const PROFILE = process.env.BENCH_PROFILE === '1';
+/** BENCH_TRACE=1: Chromium's own trace of the flood; prints, per thread of every browser process, where the time went. */
+const TRACE = process.env.BENCH_TRACE === '1';
 const PORT = 7777;
 
 type Host = 'H1' | 'H2';
@@ -85,6 +87,50 @@ function printProfile(profile: { nodes: ProfileNode[]; startTime: number; endTim
   const ms = (profile.endTime - profile.startTime) / 1000;
   console.log(`page CPU profile, ${ms.toFixed(0)} ms, ${totalSamples} samples; self time:`);
   for (const [name, n] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${((100 * n) / Math.max(1, totalSamples)).toFixed(1).padStart(5)}%  ${name}`);
+}
+
+interface TraceEvent {
+  ph: string;
+  name: string;
+  pid: number;
+  tid: number;
+  dur?: number;
+  args?: { name?: string };
+}
+
+/** Starts Chromium's tracing; the returned function stops it and resolves with the events. */
+async function startTrace(page: Page): Promise<() => Promise<TraceEvent[]>> {
+  const cdp = await page.context().newCDPSession(page);
+  const events: TraceEvent[] = [];
+  cdp.on('Tracing.dataCollected', (data) => void events.push(...(data.value as unknown as TraceEvent[])));
+  await cdp.send('Tracing.start', { transferMode: 'ReportEvents', traceConfig: { includedCategories: ['devtools.timeline', 'toplevel', 'v8', 'blink', 'net', 'ipc', 'mojom', 'cc'] } });
+  return async () => {
+    const complete = new Promise<void>((resolve) => cdp.once('Tracing.tracingComplete', () => resolve()));
+    await cdp.send('Tracing.end');
+    await complete;
+    await cdp.detach();
+    return events;
+  };
+}
+
+/** Busy time per thread (top-level tasks only) and its busiest events (nested ones counted in their parents too). */
+function printTrace(events: TraceEvent[], seconds: number): void {
+  const threads = new Map<string, string>();
+  for (const e of events) if (e.ph === 'M' && e.name === 'thread_name') threads.set(`${e.pid}:${e.tid}`, `${e.args?.name ?? '?'} (${e.pid})`);
+  const totals = new Map<string, Map<string, number>>();
+  for (const e of events) {
+    if (e.ph !== 'X' || e.dur === undefined) continue;
+    const thread = threads.get(`${e.pid}:${e.tid}`) ?? `${e.pid}:${e.tid}`;
+    let perName = totals.get(thread);
+    if (!perName) totals.set(thread, (perName = new Map()));
+    perName.set(e.name, (perName.get(e.name) ?? 0) + e.dur / 1000);
+  }
+  console.log(`trace of the flood (${seconds.toFixed(1)} s), ms per second of flood, per thread:`);
+  for (const [thread, perName] of totals) {
+    const top = [...perName].sort((a, b) => b[1] - a[1]).slice(0, thread.startsWith("CrRendererMain") ? 30 : 10);
+    if (top[0]![1] / seconds < 20) continue;
+    console.log(`  ${thread}: ${top.map(([name, ms]) => `${name} ${(ms / seconds).toFixed(0)}`).join(', ')}`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -178,6 +224,7 @@ async function main(): Promise<void> {
         await cdp.send('Profiler.setSamplingInterval', { interval: 1000 });
         await cdp.send('Profiler.start');
       }
+      const trace = TRACE ? await startTrace(page) : undefined;
       const floodStart = performance.now();
       await page.keyboard.press('Enter');
       await page.getByTestId('pane-H2-lower').click();
@@ -195,6 +242,7 @@ async function main(): Promise<void> {
       await end;
       const uiSeconds = (performance.now() - floodStart) / 1000;
       if (cdp) printProfile((await cdp.send('Profiler.stop')).profile);
+      if (trace) printTrace(await trace(), uiSeconds);
       await until('the prompt after the flood', async () => /\n\d+\nFLOOD-END\n\[\d\d:\d\d:\d\d\] H1[#$] \s*$/.test(await paneText(page, 'H1', 'upper')));
       const drawn = (await paneChars(page, 'H1', 'upper')) - before;
       const skipped = (await paneSkippedChars(page, 'H1', 'upper')) - skippedBefore;

@@ -16,8 +16,13 @@ import type { ClientChannel } from 'ssh2';
 import type { PaneName } from '../../shared/src/events';
 import type { SshHost } from './ssh-host';
 
-export const HIGH_WATERMARK = 1 << 20;
-export const LOW_WATERMARK = 256 << 10;
+/**
+ * What is unacknowledged is mostly in transit to the page (which acknowledges output on receipt
+ * while its own queue is short), ahead of everything else on the way, an echo in another pane
+ * too: 256 KiB is a few dozen milliseconds of a flood, where 1 MiB made echoes wait for it.
+ */
+export const HIGH_WATERMARK = 256 << 10;
+export const LOW_WATERMARK = 96 << 10;
 /**
  * Output that arrives in one I/O turn (a flood brings several SSH packets per socket read, most
  * a PTY read of 4 KiB or less) becomes one `data` event of up to this many bytes: one log line,

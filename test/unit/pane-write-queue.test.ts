@@ -44,7 +44,7 @@ function newTerminal(): { term: Terminal; screen: () => Screen } {
 async function bothWays(chunks: string[]): Promise<{ direct: Screen; queued: Screen; doneOrder: number[]; skipped: number }> {
   const direct = newTerminal();
   const queued = newTerminal();
-  const queue = new PaneWriteQueue(queued.term, { inFlightChars: 64, widestCols: COLS, tallestRows: ROWS });
+  const queue = new PaneWriteQueue(queued.term, { inFlightChars: 64, pacedChars: 256, widestCols: COLS, tallestRows: ROWS });
   const doneOrder: number[] = [];
   await Promise.all([
     new Promise<void>((resolve) => {

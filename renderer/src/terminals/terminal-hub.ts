@@ -11,9 +11,10 @@
  * never sent to the host.
  *
  * Back-pressure: each `pane-output` event goes through the pane's write queue (write-queue.ts,
- * which also fast-forwards floods) into xterm, whose write callback fires once xterm has
- * processed the data; only then is it acknowledged to the engine (cumulatively, "up to event
- * seq", coalesced per task), which resumes the SSH channel below its low watermark.
+ * which also fast-forwards floods) into xterm. While that queue is short, output is
+ * acknowledged to the engine as it arrives; past ACK_ON_RECEIPT_BELOW, only once xterm's write
+ * callback says it was processed (cumulatively, "up to event seq", coalesced per task), so a
+ * slow pane makes the engine pause the SSH channel (above its high watermark) until it catches up.
  */
 import { FitAddon } from '@xterm/addon-fit';
 import { SearchAddon, type ISearchOptions } from '@xterm/addon-search';
@@ -27,6 +28,9 @@ import { SCROLLBACK_LINES } from './scrollback';
 import { PaneWriteQueue } from './write-queue';
 import { PastPanes } from '../timeline/past-panes';
 import { Recording } from '../timeline/recording';
+
+/** See PaneTerminal.output: how much a pane queues before xterm, acknowledging on receipt. */
+const ACK_ON_RECEIPT_BELOW = 2 * 1024 * 1024;
 
 export const TERMINAL_FONT = '"JetBrains Mono", ui-monospace, monospace';
 
@@ -291,9 +295,15 @@ export class PaneTerminal {
   output(session: string, seq: number, data: string): void {
     this.startSession(session);
     this.written = true;
+    // Taken into a short queue, output is acknowledged at once: the engine keeps sending, and the
+    // WebSocket stays short, so what other panes receive (an echo) is not stuck behind this one's
+    // flood. Past ACK_ON_RECEIPT_BELOW the pane acknowledges only what xterm has processed, and
+    // the engine pauses the channel: the queue's memory stays bounded.
+    const early = this.writes.backlogChars < ACK_ON_RECEIPT_BELOW;
+    if (early) this.drawnUpTo(session, seq);
     this.writes.write(data, () => {
       this.drawnChars += data.length;
-      this.drawnUpTo(session, seq);
+      if (!early) this.drawnUpTo(session, seq);
     });
   }
 
@@ -309,6 +319,8 @@ export class PaneTerminal {
   }
 
   private drawnUpTo(session: string, seq: number): void {
+    // Acknowledgements are cumulative: one acknowledged early covers the writes before it.
+    if (this.drawn?.session === session && this.drawn.seq >= seq) return;
     this.drawn = { session, seq };
     this.ackTimer ??= setTimeout(() => {
       this.ackTimer = undefined;

@@ -45,9 +45,18 @@ export interface QueueTerminal {
 
 /** Characters handed to xterm and not yet processed: enough to keep it busy between callbacks. */
 export const IN_FLIGHT_CHARS = 128 * 1024;
+/**
+ * While plain lines pile up (a flood fast-forward can pass over), xterm gets at most this many
+ * characters per PACE_MS. Otherwise it would parse the flood as fast as it arrives, taking the
+ * page's main thread from everything else (the WebSocket's messages too, so the flood would
+ * arrive more slowly and never pile up to be passed over).
+ */
+export const PACED_CHARS = 32 * 1024;
+export const PACE_MS = 16;
 
 export interface QueueLimits {
   inFlightChars: number;
+  pacedChars: number;
   /** The widest and tallest the terminal may become (rows are counted at the widest). */
   widestCols: number;
   tallestRows: number;
@@ -76,12 +85,23 @@ export class PaneWriteQueue {
   private scrollRegion = false;
   /** Plain characters queued since the last fast-forward attempt: the next one waits for more. */
   private plainSinceTry = 0;
+  /** Characters in the queue (not yet handed to xterm), and of them the plain ones. */
+  private queuedChars = 0;
+  private plainQueued = 0;
+  /** Characters handed to xterm since the pace's last tick. */
+  private handedSinceTick = 0;
+  private tick: ReturnType<typeof setTimeout> | undefined;
   /** Host output passed over by fast-forward, in characters. */
   skippedChars = 0;
 
   constructor(
     private readonly term: QueueTerminal,
-    private readonly limits: QueueLimits = { inFlightChars: IN_FLIGHT_CHARS, widestCols: PANE_SIZE_LIMITS.maxCols, tallestRows: PANE_SIZE_LIMITS.maxRows },
+    private readonly limits: QueueLimits = {
+      inFlightChars: IN_FLIGHT_CHARS,
+      pacedChars: PACED_CHARS,
+      widestCols: PANE_SIZE_LIMITS.maxCols,
+      tallestRows: PANE_SIZE_LIMITS.maxRows,
+    },
   ) {
     term.parser.registerCsiHandler({ final: 'r' }, (params) => {
       const top = first(params[0]) || 1;
@@ -100,20 +120,34 @@ export class PaneWriteQueue {
 
   write(data: string, done?: () => void): void {
     const plain = !NOT_PLAIN.test(data);
-    if (plain) this.plainSinceTry += data.length;
+    if (plain) {
+      this.plainSinceTry += data.length;
+      this.plainQueued += data.length;
+    }
+    this.queuedChars += data.length;
     this.queue.push({ data, done: done ? [done] : [], safe: !UNSAFE.test(data), plain });
     this.pump();
   }
 
-  /** Writes waiting here (not yet handed to xterm), for tests. */
-  get queuedWrites(): number {
-    return this.queue.length;
+  /** Characters written here that xterm has not processed yet (queued or in its own buffer). */
+  get backlogChars(): number {
+    return this.queuedChars + this.inFlightChars;
   }
 
   private pump(): void {
     while (this.queue.length > 0 && this.inFlightChars < this.limits.inFlightChars) {
       this.fastForward();
+      this.tick ??= setTimeout(() => {
+        this.tick = undefined;
+        this.handedSinceTick = 0;
+        this.pump();
+      }, PACE_MS);
+      // Paced only while there is a flood to pass over: other output goes as fast as xterm takes it.
+      if (this.handedSinceTick >= this.limits.pacedChars && this.plainQueued >= 2 * this.keepRows()) return;
       const next = this.queue.shift()!;
+      this.queuedChars -= next.data.length;
+      if (next.plain) this.plainQueued -= next.data.length;
+      this.handedSinceTick += next.data.length;
       this.inFlightChars += next.data.length;
       if (!next.safe) this.inFlightUnsafe++;
       this.term.write(next.data, () => {
@@ -125,8 +159,13 @@ export class PaneWriteQueue {
     }
   }
 
+  /** Rows the tail after a cut must make: every row the terminal keeps, and a screen more. */
+  private keepRows(): number {
+    return (this.term.options.scrollback ?? 1000) + this.limits.tallestRows + 1;
+  }
+
   private fastForward(): void {
-    const keepRows = (this.term.options.scrollback ?? 1000) + this.limits.tallestRows + 1;
+    const keepRows = this.keepRows();
     // A plain row is at least CRLF: fewer characters than that cannot hold keepRows rows.
     if (this.plainSinceTry < 2 * keepRows) return;
     this.plainSinceTry = 0;
@@ -154,9 +193,16 @@ export class PaneWriteQueue {
     let k = start;
     while (offset >= this.queue[k]!.data.length) offset -= this.queue[k++]!.data.length;
     const folded = this.queue.splice(0, k + 1);
-    const holder = folded[folded.length - 1]!;
-    this.skippedChars += folded.reduce((sum, w) => sum + w.data.length, 0) - (holder.data.length - offset);
-    this.queue.unshift({ data: holder.data.slice(offset), done: folded.flatMap((w) => w.done), safe: true, plain: true });
+    const holder = folded.pop()!;
+    const skipped = folded.reduce((sum, w) => sum + w.data.length, offset);
+    this.skippedChars += skipped;
+    this.queuedChars -= skipped;
+    this.plainQueued -= folded.reduce((sum, w) => sum + (w.plain ? w.data.length : 0), offset);
+    // The writes passed over whole are done once what xterm already has is: an empty write keeps
+    // that order, and acknowledges them now rather than after the paced tail.
+    const passedOver = folded.flatMap((w) => w.done);
+    if (passedOver.length > 0) this.term.write('', () => passedOver.forEach((done) => done()));
+    this.queue.unshift({ data: holder.data.slice(offset), done: holder.done, safe: true, plain: true });
     return true;
   }
 

@@ -19,6 +19,8 @@ import { TimelineModel } from './model';
 import { upperBound } from './scale';
 
 export const CHECKPOINT_EVERY = 512;
+/** How often pane output alone tells the listeners (see `add`). */
+const PANE_OUTPUT_NOTIFY_MS = 250;
 
 interface Entry {
   session: string;
@@ -54,6 +56,7 @@ export class Recording {
   private published = 0;
   private lastBuildEnd = -Infinity;
   private publishTimer: ReturnType<typeof setTimeout> | undefined;
+  private paneOutputTimer: ReturnType<typeof setTimeout> | undefined;
   /** How many times the model was rebuilt here, and the time that took (ms). */
   readonly rebuilds = { count: 0, ms: 0 };
   /** The latest session seen (a replay has one; a live page sees the workspace's and each run's). */
@@ -125,6 +128,13 @@ export class Recording {
       if (!pane) this.panes.set(key, (pane = { chunks: [], times: [] }));
       pane.chunks.push({ t: event.t, session, data: event.data });
       pane.times.push(event.t);
+      // Pane output changes nothing the timeline draws, only its event count: telling the
+      // listeners every frame of a flood redrew the timeline 60 times a second for nothing.
+      this.paneOutputTimer ??= setTimeout(() => {
+        this.paneOutputTimer = undefined;
+        this.notifier.schedule();
+      }, PANE_OUTPUT_NOTIFY_MS);
+      return;
     }
     this.notifier.schedule();
   }
