@@ -23,20 +23,23 @@ export function pollerScript(port: number, intervalMs: number, sessionId: string
   const intervalUs = Math.round(intervalMs * 1000);
   // Ticks are scheduled from bash's microsecond clock ($EPOCHREALTIME, bash 5), so the period
   // stays at intervalMs however long ss takes; older shells fall back to date and a fixed wait.
+  // `now` sets $t instead of printing it: a $(...) forks a subshell, and four of those a
+  // snapshot cost tens of milliseconds on a busy host, in the time a waiting state waits for.
   // `read -t` doubles as the sleep: it times out (status > 128); a line from us (pollNow) ends it
   // early for a snapshot at once; EOF (status 1: our side closed stdin) ends the loop.
   // The first line marks the process as this session's (see liveSessionsOn).
   return [
     `: tcplab-session=${sessionId}`,
-    'now() { if [ -n "$EPOCHREALTIME" ]; then echo "${EPOCHREALTIME/[.,]/}"; else echo $(( $(date +%s%N) / 1000 )); fi; }',
-    'next=$(now)',
+    'if [ -n "$EPOCHREALTIME" ]; then now() { t=${EPOCHREALTIME/[.,]/}; }; else now() { t=$(( $(date +%s%N) / 1000 )); }; fi',
+    'now; next=$t',
     'while :; do',
-    `  printf '@@snapshot %s\n' "$(now)"`,
+    `  now; printf '@@snapshot %s\n' "$t"`,
     `  ss -tanoH '( sport = :${port} or dport = :${port} )'`,
-    `  printf '@@end %s\n' "$(now)"`,
-    `  next=$(( next + ${intervalUs} )); left=$(( next - $(now) ))`,
-    `  if [ "$left" -lt 1000 ]; then left=1000; next=$(now); fi`,
-    `  read -r -t "$(( left / 1000000 )).$(printf %06d $(( left % 1000000 )))" _; [ $? -ne 1 ] || exit 0`,
+    `  now; printf '@@end %s\n' "$t"`,
+    `  next=$(( next + ${intervalUs} )); left=$(( next - t ))`,
+    `  if [ "$left" -lt 1000 ]; then left=1000; next=$t; fi`,
+    `  printf -v fraction %06d $(( left % 1000000 ))`,
+    `  read -r -t "$(( left / 1000000 )).$fraction" _; [ $? -ne 1 ] || exit 0`,
     'done',
   ].join('\n');
 }

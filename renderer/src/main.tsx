@@ -56,8 +56,10 @@ async function start(): Promise<void> {
   const dark = initialDark();
   const hub = new TerminalHub(client, dark);
   client.onMessage((message) => {
-    if (message.type === 'event' || message.type === 'events') eachSessionEvent(message, (m) => hub.onEvent(m));
+    // The store first: its fold is then the first thing the next frame runs, so a new state
+    // reaches the socket tables and the diagram before the timeline rebuilds for it.
     store.apply(message);
+    if (message.type === 'event' || message.type === 'events') eachSessionEvent(message, (m) => hub.onEvent(m));
   });
   client.onClose((why) => store.lose(why));
   window.tcplab = {
