@@ -170,7 +170,10 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
     await page.locator('[data-testid="sockets-H2"] tr[data-state="ESTABLISHED"]').first().waitFor({ timeout: 10_000 });
     expect(await page.locator('[data-testid="sockets-H1"] tr[data-state="FIN_WAIT1"]').count()).toBeGreaterThan(0);
     // The FIN cannot get through, so a timer is running on H1's socket (its countdown is shown).
-    expect(await page.locator('[data-testid="sockets-H1"] tr[data-state="FIN_WAIT1"] td').last().textContent()).toMatch(/\d s/);
+    // The row can show from the trace one ss round trip before ss lists the socket with its timer.
+    await expect
+      .poll(() => page.locator('[data-testid="sockets-H1"] tr[data-state="FIN_WAIT1"] td').last().textContent(), { timeout: 10_000 })
+      .toMatch(/\d s/);
     // And on the state diagram: each host's state ringed, the path there drawn along the diagram's edges.
     await page.locator('[data-testid="diagram-host-H1"][data-state="FIN_WAIT1"]').waitFor({ timeout: 10_000 });
     await page.locator('[data-testid="diagram-host-H2"][data-state="ESTABLISHED"]').waitFor({ timeout: 10_000 });

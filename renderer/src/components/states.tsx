@@ -1,5 +1,4 @@
 /** How TCP states look everywhere in the app: the article's names, one color family per path. */
-import type { SsSocket } from '../../../shared/src/observations';
 
 const STATE_CLASSES: Record<string, string> = {
   LISTEN: 'bg-slate-200 text-slate-800 dark:bg-slate-700 dark:text-slate-100',
@@ -19,10 +18,6 @@ const STATE_CLASSES: Record<string, string> = {
 
 export function stateClass(state: string): string {
   return STATE_CLASSES[state] ?? 'bg-slate-100 text-slate-700 dark:bg-slate-800 dark:text-slate-300';
-}
-
-export function socketStateName(socket: SsSocket): string {
-  return socket.state ?? socket.ssState;
 }
 
 export function StateBadge({ state }: { state: string }) {
