@@ -77,8 +77,12 @@ export function captureScript(sessionId: string, kind: CaptureKind, port: number
     '  echo "tcplab-capture-unavailable: tcpdump is not installed; fix: $fix" >&2',
     '  exit 3',
     'fi',
+    // --immediate-mode (tcpdump 4.7+): the kernel hands each packet over as it comes. Without it,
+    // packets wait in a capture block for up to a second, and those still waiting when tcpdump
+    // is stopped never reach the file: a run that ended within a second of its last FIN lost it.
+    'I=; "$T" --help 2>&1 | grep -q -e --immediate-mode && I=--immediate-mode',
     // -U: each packet is written as it comes; -n: no DNS; -s 0: whole packets, as Wireshark expects.
-    `(exec -a ${shellQuote(`tcpdump ${CAPTURE_MARKER}${sessionId}`)} "$T" -U -n -s 0 -w - ${source.join(' ')}) & P=$!`,
+    `(exec -a ${shellQuote(`tcpdump ${CAPTURE_MARKER}${sessionId}`)} "$T" $I -U -n -s 0 -w - ${source.join(' ')}) & P=$!`,
     'trap \'kill -INT $P 2>/dev/null; wait $P 2>/dev/null\' EXIT',
     'trap \'exit 0\' INT TERM HUP PIPE',
     'while read -r _; do :; done',
