@@ -49,6 +49,41 @@ function disagreements(state: WorkspaceState, where: string): string[] {
   return out;
 }
 
+describe('the connection the state diagram follows', () => {
+  const transition = (local: string, remote: string, state: string, hostTimeUs: number): LabEvent =>
+    ({ seq: 0, t: hostTimeUs / 1000, type: 'transition', host: 'H1', local, remote, state, seen: 'trace', hostTimeUs }) as LabEvent;
+
+  it('stays on the open connection when an earlier one leaves TIME_WAIT (the clean-clone CI caught it switching to CLOSED)', () => {
+    const old = ['198.18.77.1:52674', '198.18.77.2:7777'] as const;
+    const now = ['198.18.77.1:38838', '198.18.77.2:7777'] as const;
+    const events = [
+      transition(...old, 'SYN_SENT', 1_000),
+      transition(...old, 'ESTABLISHED', 2_000),
+      transition(...old, 'FIN_WAIT1', 3_000),
+      transition(...old, 'FIN_WAIT2', 4_000),
+      transition(...old, 'TIME_WAIT', 5_000),
+      transition(...now, 'SYN_SENT', 10_000),
+      transition(...now, 'ESTABLISHED', 11_000),
+      transition(...now, 'FIN_WAIT1', 12_000),
+      // 2MSL after the first connection's TIME_WAIT: its last change is the host's latest.
+      transition(...old, 'CLOSED', 60_005_000),
+    ];
+    const host = events.reduce((s, e) => reduce(s, 's', e), initialWorkspace()).hosts.H1!;
+    expect(diagramConnection(host)).toMatchObject({ local: now[0], states: ['SYN_SENT', 'ESTABLISHED', 'FIN_WAIT1'] });
+    expect(shown(host)).toEqual({ ring: 'FIN_WAIT1', row: 'FIN_WAIT1', rows: 1 });
+  });
+
+  it('follows a connection down to CLOSED when no other is open, and a listener only when there is nothing else', () => {
+    const c = ['198.18.77.1:40000', '198.18.77.2:7777'] as const;
+    const closed = [transition(...c, 'SYN_SENT', 1_000), transition(...c, 'ESTABLISHED', 2_000), transition(...c, 'CLOSE_WAIT', 3_000), transition(...c, 'LAST_ACK', 4_000), transition(...c, 'CLOSED', 5_000)];
+    const listener = transition('0.0.0.0:7777', '0.0.0.0:*', 'LISTEN', 6_000);
+    const host = [...closed, listener].reduce((s, e) => reduce(s, 's', e), initialWorkspace()).hosts.H1!;
+    expect(diagramConnection(host)).toMatchObject({ local: c[0], states: ['SYN_SENT', 'ESTABLISHED', 'CLOSE_WAIT', 'LAST_ACK', 'CLOSED'] });
+    const onlyListener = [listener].reduce((s, e) => reduce(s, 's', e), initialWorkspace()).hosts.H1!;
+    expect(diagramConnection(onlyListener)).toMatchObject({ local: '0.0.0.0:7777' });
+  });
+});
+
 describe('the socket table and the state diagram show the same state', () => {
   it('the recorded lost-fin session ends with H1 in CLOSING and H2 in FIN_WAIT2 on both', () => {
     const end = fixture('lost-fin').reduce((s, e) => reduce(s, '76e328a9', e), initialWorkspace());

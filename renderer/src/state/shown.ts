@@ -36,12 +36,25 @@ export function tableRows(host: HostView): CurrentConnection[] {
 
 const isListener = (c: CurrentConnection): boolean => c.remote.endsWith(':*');
 
-/** The connection the diagram follows: the one that changed last (a listener only when there is no other). */
+/**
+ * Which connections the diagram would rather follow: one that is still open, then one that has
+ * closed (its way down to CLOSED), then a listener. An earlier connection whose TIME_WAIT ends
+ * (2MSL, a minute later) is the latest change on the host, but it must not take the diagram from
+ * the connection the experiment holds in FIN_WAIT1.
+ */
+function diagramRank(c: CurrentConnection): number {
+  if (isListener(c)) return 0;
+  return currentState(c) === 'CLOSED' ? 1 : 2;
+}
+
+/** The connection the diagram follows: of the best rank (diagramRank), the one that changed last. */
 export function diagramConnection(host: HostView): CurrentConnection | undefined {
   let best: CurrentConnection | undefined;
   for (const c of shownConnections(host)) {
     if (c.states.length === 0 || c.unknownState !== undefined) continue;
-    if (!best || (isListener(best) && !isListener(c)) || (isListener(best) === isListener(c) && c.order > best.order)) best = c;
+    const rank = diagramRank(c);
+    const bestRank = best ? diagramRank(best) : -1;
+    if (rank > bestRank || (rank === bestRank && c.order > best!.order)) best = c;
   }
   return best;
 }
