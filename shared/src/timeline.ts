@@ -234,23 +234,11 @@ export function buildTimeline(events: readonly LabEvent[]): TimelineModel {
         if (atUs > endUs) endUs = atUs;
         break;
       }
-      case 'command': {
-        const marker: TimelineMarker = { kind: 'command', host: e.host, atUs: e.t * 1000, eventSeq: e.seq, text: e.text, pane: e.pane };
-        if (e.step !== undefined) marker.step = e.step;
-        markers.push(marker);
+      default: {
+        const marker = markerOf(e);
+        if (marker) markers.push(marker);
         break;
       }
-      case 'pane-input':
-        if (e.data.includes('\x03')) markers.push({ kind: 'ctrl-c', host: e.host, atUs: e.t * 1000, eventSeq: e.seq, pane: e.pane, by: e.by });
-        break;
-      case 'firewall':
-        markers.push({ kind: 'firewall', host: e.host, atUs: e.t * 1000, eventSeq: e.seq, action: e.action, text: e.command });
-        break;
-      case 'connection':
-        markers.push({ kind: 'connection', host: e.host, atUs: e.t * 1000, eventSeq: e.seq, status: e.status, text: e.detail ?? e.status });
-        break;
-      default:
-        break;
     }
   }
   for (const m of markers) {
@@ -1111,23 +1099,11 @@ export class TimelineBuilder {
           touchedSegments.add(segment);
           break;
         }
-        case 'command': {
-          const marker: TimelineMarker = { kind: 'command', host: e.host, atUs: e.t * 1000, eventSeq: e.seq, text: e.text, pane: e.pane };
-          if (e.step !== undefined) marker.step = e.step;
-          newMarkers.push(marker);
+        default: {
+          const marker = markerOf(e);
+          if (marker) newMarkers.push(marker);
           break;
         }
-        case 'pane-input':
-          if (e.data.includes('\x03')) newMarkers.push({ kind: 'ctrl-c', host: e.host, atUs: e.t * 1000, eventSeq: e.seq, pane: e.pane, by: e.by });
-          break;
-        case 'firewall':
-          newMarkers.push({ kind: 'firewall', host: e.host, atUs: e.t * 1000, eventSeq: e.seq, action: e.action, text: e.command });
-          break;
-        case 'connection':
-          newMarkers.push({ kind: 'connection', host: e.host, atUs: e.t * 1000, eventSeq: e.seq, status: e.status, text: e.detail ?? e.status });
-          break;
-        default:
-          break;
       }
     }
 
@@ -1485,4 +1461,23 @@ function mergeSorted<T>(a: readonly T[], b: readonly T[], order: (x: T, y: T) =>
   while (i < a.length) out[k++] = a[i++]!;
   while (j < b.length) out[k++] = b[j++]!;
   return out;
+}
+
+/** The timeline marker an event makes (a step's command, a Ctrl-C, a firewall change, a connection change), if any. */
+function markerOf(e: LabEvent): TimelineMarker | undefined {
+  switch (e.type) {
+    case 'command': {
+      const marker: TimelineMarker = { kind: 'command', host: e.host, atUs: e.t * 1000, eventSeq: e.seq, text: e.text, pane: e.pane };
+      if (e.step !== undefined) marker.step = e.step;
+      return marker;
+    }
+    case 'pane-input':
+      return e.data.includes('\x03') ? { kind: 'ctrl-c', host: e.host, atUs: e.t * 1000, eventSeq: e.seq, pane: e.pane, by: e.by } : undefined;
+    case 'firewall':
+      return { kind: 'firewall', host: e.host, atUs: e.t * 1000, eventSeq: e.seq, action: e.action, text: e.command };
+    case 'connection':
+      return { kind: 'connection', host: e.host, atUs: e.t * 1000, eventSeq: e.seq, status: e.status, text: e.detail ?? e.status };
+    default:
+      return undefined;
+  }
 }
