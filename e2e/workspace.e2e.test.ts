@@ -10,12 +10,14 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintSha256 } from '../electron/lab/known-hosts';
 import { labDir } from '../electron/lab/virtual-lab';
-import { iptablesRules, skipReason } from '../test/lab/lab-env';
+import { inHost, iptablesRules, skipReason } from '../test/lab/lab-env';
 import { launchBrowser, paneText, screenshot } from './support/browser';
 import { startWebApp, type RunningWebApp } from './support/web-app';
 
 const CONNECT_TIMEOUT = 90_000; // H1's login shell runs pyenv on every channel: seconds each
 const RUN_TIMEOUT = 120_000;
+/** H2's address on the experiment link (resources/virtual-lab.sh). */
+const H2_EXPERIMENT_ADDRESS = '198.18.77.2';
 
 function labFingerprints(): Record<'H1' | 'H2', string> {
   const [h1, h2] = readFileSync(join(labDir(), 'known_hosts'), 'utf8').trim().split('\n');
@@ -148,6 +150,12 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
   });
 
   it('runs lost-fin from the app: FIN_WAIT1 on H1 and ESTABLISHED on H2 in the socket tables, then expected against observed', async () => {
+    // A class repeating an experiment finds the last connection's TIME_WAIT on the port (it lasts
+    // 60 s). Leave one on H1, made outside the app: the result lists it apart and does not judge it.
+    inHost('H2', `timeout 20 python3 -c 'import socket; l = socket.create_server(("0.0.0.0", 7777)); c, _ = l.accept(); c.recv(1); c.close()' >/dev/null 2>&1 &`);
+    await expect
+      .poll(() => inHost('H1', `python3 -c 'import socket; socket.create_connection(("${H2_EXPERIMENT_ADDRESS}", 7777), timeout=2).close()' 2>&1; ss -tan state time-wait '( dport = :7777 )'`), { timeout: 10_000 })
+      .toMatch(/:7777/);
     await page.getByTestId('experiment-select').selectOption('lost-fin');
     // Step by step, so the run holds H1 in FIN_WAIT1 while we look (run whole, it ends a few
     // seconds after FIN_WAIT1 and the workspace reconnects): steps up to and including the wait
@@ -203,6 +211,10 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
     expect(await result.getAttribute('data-passed')).toBe('true');
     expect(await page.getByTestId('result-H1').textContent()).toMatch(/expected.*ESTABLISHED.*FIN_WAIT1/);
     expect(await page.getByTestId('result-H2').textContent()).toMatch(/as expected/);
+    // The TIME_WAIT left before the run: named in H1's heading, not an "observed" of this run.
+    expect(await page.getByTestId('earlier-H1').textContent()).toBe('earlier: TIME_WAIT');
+    expect(await page.getByTestId('earlier-H1').getAttribute('title')).toMatch(/before this run began, so not judged:\n198\.18\.77\.1:\d+ → 198\.18\.77\.2:7777: TIME_WAIT/);
+    expect(await page.getByTestId('result-H1').locator('text=observed').count()).toBe(1);
     // The run's cleanup removed its rule, and the panel says so.
     expect(await page.getByTestId('run-log').textContent()).toMatch(/H1: removed firewall rule: iptables -w -D OUTPUT/);
 

@@ -293,6 +293,7 @@ function printSummary(result: RunResult, print: (line: string) => void): void {
     const expected = host.expected?.noConnection ? 'no connection' : host.expected ? `${host.expected.passes.join(' -> ')}${host.expected.endsIn ? ` (ends in ${host.expected.endsIn})` : ''}` : 'nothing promised';
     print(`${label}${host.role ? ` (${host.role})` : ''}: ${host.passed ? 'PASS' : 'FAIL'}  expected ${expected}`);
     for (const c of host.connections) print(`    ${c.local} -> ${c.remote}: ${c.states.map((s) => s.state).join(', ')}`);
+    for (const c of host.earlier ?? []) print(`    ${c.local} -> ${c.remote}: ${c.states.map((s) => s.state).join(', ')}  (on the port before the run; not judged)`);
     if (host.reason) print(`    ${host.reason}`);
   }
   if (result.error) print(`error: ${result.error}`);

@@ -115,8 +115,10 @@ export async function buildReport(runDir: string, request: Pick<FigureRequest, '
       const expected = host.expected?.noConnection ? 'expected no connection on the port' : host.expected ? `expected ${host.expected.passes.join(' → ')}${host.expected.endsIn ? `, ending in ${host.expected.endsIn}` : ''}` : 'nothing promised';
       html.push(`<h3>${esc(label)}${host.role ? ` (${host.role})` : ''}: <span class="${host.passed ? 'pass' : 'fail'}">${host.passed ? 'as expected' : 'not as expected'}</span> <small>(${esc(expected)})</small></h3>`);
       if (host.reason) html.push(`<p class="fail">${esc(host.reason)}</p>`);
-      for (const c of host.connections) {
-        html.push(`<table><caption class="mono">${esc(`${c.local} → ${c.remote}`)}</caption><tr><th>state</th><th>host time</th><th>seen by</th></tr>`);
+      const earlier = new Set(host.earlier ?? []);
+      for (const c of [...host.connections, ...earlier]) {
+        const note = earlier.has(c) ? ' <small>(on the port before the run; not judged)</small>' : '';
+        html.push(`<table><caption><span class="mono">${esc(`${c.local} → ${c.remote}`)}</span>${note}</caption><tr><th>state</th><th>host time</th><th>seen by</th></tr>`);
         for (const s of c.states) html.push(`<tr><td class="mono">${esc(s.state)}</td><td class="mono">${esc(s.hostTime)}</td><td>${esc(s.seen)}</td></tr>`);
         html.push('</table>');
       }

@@ -25,7 +25,7 @@ import {
   type Step,
   type TunableSysctl,
 } from '../../shared/src/experiment-schema';
-import { isoMicros, type HostResult, type LabEvent, type PaneName } from '../../shared/src/events';
+import { isoMicros, type ConnectionResult, type HostResult, type LabEvent, type PaneName } from '../../shared/src/events';
 import { NETCAT_PROBE, parseNetcatProbe, type NetcatFlavor } from '../../shared/src/netcat';
 import { refusal, requirementsOf } from '../../shared/src/preflight';
 import { passesInOrder, type ConnectionHistory } from '../../shared/src/reconcile';
@@ -763,10 +763,16 @@ export class ExperimentRun {
 
   /** The histories of connections this run made (not sockets left on the port from before). */
   runHistories(label: LabHostLabel): ConnectionHistory[] {
+    return this.historiesByRun(label).ours;
+  }
+
+  /** Each connection on the port, as this run's (first seen once its first step began) or earlier. */
+  private historiesByRun(label: LabHostLabel): { ours: ConnectionHistory[]; earlier: ConnectionHistory[] } {
     const histories = this.session.observations.get(label)!.histories();
     const start = this.runStartUs.get(label);
-    if (start === undefined) return histories;
-    return histories.filter((c) => (c.states[0]?.hostTimeUs ?? 0) >= start);
+    if (start === undefined) return { ours: histories, earlier: [] };
+    const isOurs = (c: ConnectionHistory): boolean => (c.states[0]?.hostTimeUs ?? 0) >= start;
+    return { ours: histories.filter(isOurs), earlier: histories.filter((c) => !isOurs(c)) };
   }
 
   /**
@@ -814,26 +820,23 @@ export class ExperimentRun {
     }
     const results: Record<string, HostResult> = {};
     for (const label of HOST_LABELS) {
-      const histories = this.session.observations.get(label)!.histories();
+      const { ours, earlier } = this.historiesByRun(label);
       const expected = expectations.get(label);
-      const connections = histories.map((c) => ({
-        local: c.local,
-        remote: c.remote,
-        states: c.states.map((s) => ({ state: s.state, hostTime: isoMicros(s.hostTimeUs), seen: s.seen })),
-      }));
+      const connections = ours.map(connectionResult);
+      const shown = { connections, ...(earlier.length > 0 ? { earlier: earlier.map(connectionResult) } : {}) };
       const role = expected?.role ?? (Object.entries(this.roles).find(([, l]) => l === label)?.[0] as 'client' | 'server' | undefined);
       if (!expected) {
-        results[label] = { ...(role ? { role } : {}), passed: runError === undefined, ...(runError ? { reason: runError } : {}), connections };
+        results[label] = { ...(role ? { role } : {}), passed: runError === undefined, ...(runError ? { reason: runError } : {}), ...shown };
         continue;
       }
-      const verdict = expected.noConnection ? judgeNoConnection(label, this.runHistories(label), this.port) : judge(this.runHistories(label), expected.passes, expected.endsIn, expected.atLeast);
+      const verdict = expected.noConnection ? judgeNoConnection(label, ours, this.port) : judge(ours, expected.passes, expected.endsIn, expected.atLeast);
       const reason = runError ?? verdict;
       results[label] = {
         ...(role ? { role } : {}),
         expected: { passes: expected.passes, ...(expected.endsIn ? { endsIn: expected.endsIn } : {}), ...(expected.noConnection ? { noConnection: true } : {}) },
         passed: reason === undefined,
         ...(reason ? { reason } : {}),
-        connections,
+        ...shown,
       };
     }
     return results;
@@ -883,6 +886,10 @@ export class ExperimentRun {
  * words.
  */
 /** For a `noConnection` promise: why it was broken (each connection seen, with its states), or undefined. */
+function connectionResult(c: ConnectionHistory): ConnectionResult {
+  return { local: c.local, remote: c.remote, states: c.states.map((s) => ({ state: s.state, hostTime: isoMicros(s.hostTimeUs), seen: s.seen })) };
+}
+
 export function judgeNoConnection(label: string, histories: ConnectionHistory[], port: number): string | undefined {
   if (histories.length === 0) return undefined;
   const seen = histories.map((c) => `${c.local} -> ${c.remote} (${c.states.map((s) => s.state).join(', ')})`);

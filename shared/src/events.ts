@@ -79,7 +79,13 @@ export interface HostResult {
   passed: boolean;
   /** Why it failed, in words; absent when passed. */
   reason?: string;
+  /** This run's connections: those first seen after its first step began. */
   connections: ConnectionResult[];
+  /**
+   * Sockets already on the port when the run began (a TIME_WAIT left by the class's last
+   * connection, say): shown apart, never judged. Absent in recordings made before it existed.
+   */
+  earlier?: ConnectionResult[];
 }
 
 /** Epoch microseconds to ISO-8601 with six fractional digits (`2026-11-23T16:28:53.123456Z`). */

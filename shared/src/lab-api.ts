@@ -109,12 +109,14 @@ const SsSocketSchema = z.object({
   timer: z.object({ name: z.enum(['on', 'keepalive', 'timewait', 'persist', 'delack', 'unknown']), expiresMs: z.number(), retransmits: z.number() }).optional(),
 });
 const StateRecordSchema = z.object({ state: TcpStateSchema, hostTime: z.string(), seen: z.enum(['trace', 'poll', 'inferred']) });
+const ConnectionResultSchema = z.object({ local: z.string(), remote: z.string(), states: z.array(StateRecordSchema) });
 const HostResultSchema = z.object({
   role: z.enum(['client', 'server']).optional(),
   expected: z.object({ passes: z.array(TcpStateSchema), endsIn: TcpStateSchema.optional(), noConnection: z.boolean().optional() }).optional(),
   passed: z.boolean(),
   reason: z.string().optional(),
-  connections: z.array(z.object({ local: z.string(), remote: z.string(), states: z.array(StateRecordSchema) })),
+  connections: z.array(ConnectionResultSchema),
+  earlier: z.array(ConnectionResultSchema).optional(),
 });
 const ConnectionStatusSchema = z.enum(['connecting', 'connected', 'disconnected', 'reconnecting', 'failed', 'closed']);
 const Base = { seq: z.number().int().min(0), t: z.number() };

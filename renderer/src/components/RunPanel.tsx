@@ -3,7 +3,8 @@
  * step by step, abort it, follow its steps, and read expected against observed.
  */
 import { useEffect, useRef, useState, type ReactNode } from 'react';
-import type { HostResult } from '../../../shared/src/events';
+import type { ConnectionResult, HostResult } from '../../../shared/src/events';
+import type { TcpState } from '../../../shared/src/tcp-states';
 import type { BackendState, ExperimentSummary } from '../../../shared/src/lab-api';
 import type { RunView, StepPhase } from '../state/workspace';
 import { StateBadge } from './states';
@@ -219,6 +220,7 @@ function ResultCard({ result, ended, report }: { result: { passed: boolean; host
           <div className="flex items-center gap-1.5 font-semibold">
             <span>{label}</span>
             {host.role && <span className="font-normal text-slate-500">{host.role}</span>}
+            {host.earlier && host.earlier.length > 0 && <EarlierSockets label={label} sockets={host.earlier} />}
             <span className={`ml-auto text-[11px] ${host.passed ? 'text-emerald-700 dark:text-emerald-300' : 'text-red-700 dark:text-red-300'}`}>{host.passed ? 'as expected' : 'differs'}</span>
           </div>
           {host.expected && (
@@ -251,6 +253,26 @@ function ResultCard({ result, ended, report }: { result: { passed: boolean; host
       ))}
       {report}
     </section>
+  );
+}
+
+/**
+ * Sockets on the port from before the run, in the host's heading: a class repeating an experiment
+ * within a minute finds the last one's TIME_WAIT there. Listed as "observed" they crowded the card
+ * off a projector's screen and read as if this run had made them.
+ */
+function EarlierSockets({ label, sockets }: { label: string; sockets: ConnectionResult[] }) {
+  const byState = new Map<TcpState, number>();
+  for (const socket of sockets) {
+    const last = socket.states.at(-1)?.state;
+    if (last) byState.set(last, (byState.get(last) ?? 0) + 1);
+  }
+  const states = [...byState].map(([state, count]) => (count > 1 ? `${state} ×${count}` : state)).join(', ');
+  const list = sockets.map((c) => `${c.local} → ${c.remote}: ${c.states.map((s) => s.state).join(' → ')}`).join('\n');
+  return (
+    <span className="min-w-0 truncate font-mono text-[10.5px] font-normal text-slate-500 dark:text-slate-400" data-testid={`earlier-${label}`} title={`On the port before this run began, so not judged:\n${list}`}>
+      earlier: {states}
+    </span>
   );
 }
 
