@@ -58,7 +58,9 @@ async function start(): Promise<void> {
   client.onMessage((message) => {
     // The store first: its fold is then the first thing the next frame runs, so a new state
     // reaches the socket tables and the diagram before the timeline rebuilds for it.
-    store.apply(message);
+    // Pane output is the terminals' alone (the fold passes it by); queuing it asked for an
+    // animation frame per message, which kept a flood's page drawing 60 frames a second.
+    if (message.type !== 'event' || message.event.type !== 'pane-output') store.apply(message);
     if (message.type === 'event' || message.type === 'events') eachSessionEvent(message, (m) => hub.onEvent(m));
   });
   client.onClose((why) => store.lose(why));
