@@ -3,11 +3,13 @@
  * and its place in the LabApi contract. The report itself is tested in figures.test.ts; here:
  * which run, where the file goes, what the reply carries, and the refusals.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { buildReport } from '../../electron/figures/report';
 import { RunReports } from '../../electron/web/run-reports';
+import type { HostResult } from '../../shared/src/events';
 import { parseClientMessage, parseReplyResult } from '../../shared/src/lab-api';
 
 const LOST_FIN = resolve(__dirname, '../fixtures/sessions/lost-fin');
@@ -42,6 +44,20 @@ describe('the report request', () => {
     expect(named.file).toBe(join(first, 'report.html'));
     rmSync(resolve(first, '..'), { recursive: true });
     rmSync(resolve(last, '..'), { recursive: true });
+  });
+
+  it('lists a socket left on the port from before the run apart, as not judged', async () => {
+    const dir = runDir('earlier-lost-fin');
+    const file = join(dir, 'result.json');
+    const result = JSON.parse(readFileSync(file, 'utf8')) as { hosts: Record<string, HostResult> };
+    const leftover = { local: '198.18.77.1:40000', remote: '198.18.77.2:7777', states: [{ state: 'TIME_WAIT' as const, hostTime: '2026-11-23T16:28:40.000000Z', seen: 'poll' as const }] };
+    result.hosts.H1!.earlier = [leftover];
+    writeFileSync(file, JSON.stringify(result));
+    const html = await buildReport(dir);
+    expect(html).toContain('<caption><span class="mono">198.18.77.1:40000 → 198.18.77.2:7777</span> <small>(on the port before the run; not judged)</small></caption>');
+    // This run's own connection is captioned without the note.
+    expect(html).toContain('<caption><span class="mono">198.18.77.1:57020 → 198.18.77.2:7777</span></caption>');
+    rmSync(resolve(dir, '..'), { recursive: true });
   });
 
   it('refuses, in words, a run that is still going, an unknown session, and no run at all', async () => {
