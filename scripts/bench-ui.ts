@@ -150,10 +150,11 @@ async function engineAloneSeconds(n: number, outDir: string): Promise<number> {
     const pane = session.pane('H1', 'upper');
     let tail = '';
     let started = false;
+    const lastLineThenPrompt = new RegExp(`\\n${n}\\r\\n.*H1[#$] $`);
     const finished = new Promise<void>((resolve) =>
       pane.on('data', (text) => {
         tail = (tail + text).slice(-200);
-        if (started && new RegExp(`\\n${n}\\r\\n.*H1[#$] $`).test(tail)) resolve();
+        if (started && lastLineThenPrompt.test(tail)) resolve();
       }),
     );
     // What opening starts (clock probes, the observers' first snapshots) settles first.

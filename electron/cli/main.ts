@@ -14,7 +14,7 @@ import { allRequiredPass, checkHosts, formatHostCheck } from '../lab/preflight';
 import { HostConnectError } from '../lab/ssh-host';
 import { LabUnavailable, localLabHostsFile, runLabScript } from '../lab/virtual-lab';
 import { port as portSchema } from '../../shared/src/safe-values';
-import type { LabEvent } from '../../shared/src/events';
+import type { ConnectionResult, LabEvent } from '../../shared/src/events';
 import { FIGURES_USAGE, REPORT_USAGE, WEB_USAGE } from './usages';
 
 // Loaded when their command runs: a web server, a terminal emulator and a rasterizer are heavy.
@@ -292,8 +292,9 @@ function printSummary(result: RunResult, print: (line: string) => void): void {
   for (const [label, host] of Object.entries(result.hosts)) {
     const expected = host.expected?.noConnection ? 'no connection' : host.expected ? `${host.expected.passes.join(' -> ')}${host.expected.endsIn ? ` (ends in ${host.expected.endsIn})` : ''}` : 'nothing promised';
     print(`${label}${host.role ? ` (${host.role})` : ''}: ${host.passed ? 'PASS' : 'FAIL'}  expected ${expected}`);
-    for (const c of host.connections) print(`    ${c.local} -> ${c.remote}: ${c.states.map((s) => s.state).join(', ')}`);
-    for (const c of host.earlier ?? []) print(`    ${c.local} -> ${c.remote}: ${c.states.map((s) => s.state).join(', ')}  (on the port before the run; not judged)`);
+    const line = (c: ConnectionResult): string => `    ${c.local} -> ${c.remote}: ${c.states.map((s) => s.state).join(', ')}`;
+    for (const c of host.connections) print(line(c));
+    for (const c of host.earlier ?? []) print(`${line(c)}  (on the port before the run; not judged)`);
     if (host.reason) print(`    ${host.reason}`);
   }
   if (result.error) print(`error: ${result.error}`);

@@ -881,21 +881,22 @@ export class ExperimentRun {
   }
 }
 
-/**
- * undefined when at least `atLeast` connections (default 1) keep the promise, else why not, in
- * words.
- */
-/** For a `noConnection` promise: why it was broken (each connection seen, with its states), or undefined. */
+/** A connection's history as a result carries it: host times in ISO-8601. */
 function connectionResult(c: ConnectionHistory): ConnectionResult {
   return { local: c.local, remote: c.remote, states: c.states.map((s) => ({ state: s.state, hostTime: isoMicros(s.hostTimeUs), seen: s.seen })) };
 }
 
+/** For a `noConnection` promise: why it was broken (each connection seen, with its states), or undefined. */
 export function judgeNoConnection(label: string, histories: ConnectionHistory[], port: number): string | undefined {
   if (histories.length === 0) return undefined;
   const seen = histories.map((c) => `${c.local} -> ${c.remote} (${c.states.map((s) => s.state).join(', ')})`);
   return `expected no connection on ${label}'s port ${port}, but saw ${histories.length}: ${seen.join('; ')}`;
 }
 
+/**
+ * undefined when at least `atLeast` connections (default 1) keep the promise, else why not, in
+ * words.
+ */
 export function judge(histories: ConnectionHistory[], passes: TcpState[], endsIn?: TcpState, atLeast = 1): string | undefined {
   const keeping = histories.filter((c) => {
     const states = c.states.map((s) => s.state);
