@@ -11,7 +11,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipReason } from '../test/lab/lab-env';
 import { launchBrowser, paneChars, paneSkippedChars, paneText, peakRssMiB, screenshot, seqCountFor, seqOutputChars } from './support/browser';
-import { SCROLLBACK_LINES } from '../renderer/src/terminals/scrollback';
+import { PANE_SCROLLBACK_LINES } from '../shared/src/terminal-flood';
 import { timedEcho } from './support/echo';
 import { startWebApp, type RunningWebApp } from './support/web-app';
 
@@ -92,7 +92,7 @@ describe.skipIf(skipReason)(`a ${FLOOD_MB} MB flood in a pane, in the browser`, 
     const kept = lines.slice(0, endAt).reverse();
     let consecutive = 0;
     while (consecutive < kept.length && kept[consecutive] === String(n - consecutive)) consecutive++;
-    expect(consecutive).toBeGreaterThanOrEqual(SCROLLBACK_LINES - 10); // the whole scrollback, less the prompt's rows
+    expect(consecutive).toBeGreaterThanOrEqual(PANE_SCROLLBACK_LINES - 10); // the whole scrollback, less the prompt's rows
     const rssGrowth = peakRssMiB(app.pid) - rssBefore;
     const sorted = [...echoes].sort((a, b) => a - b);
     const p95 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))]!;

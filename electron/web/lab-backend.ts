@@ -30,6 +30,7 @@ import { parseExperiment } from '../../shared/src/experiment-file';
 import type { CheckReply } from '../../shared/src/run-api';
 import { allRequiredPass, checkHost, checkHosts } from '../lab/preflight';
 import { RunReports } from './run-reports';
+import { SessionOutputRelays } from './pane-output-relay';
 
 /** A request that cannot be carried out, with what the renderer shows. */
 export class ApiFailure extends Error {
@@ -83,6 +84,8 @@ export class LabBackend extends EventEmitter<{ message: [ServerMessage] }> {
   /** Terminal sizes the renderer asked for, applied to every pane a new session opens. */
   private readonly paneSizes = new Map<string, { cols: number; rows: number }>();
   private consumers = 0;
+  /** Per session: pane output on its way to the renderers (pane-output-relay.ts). */
+  private readonly relays = new Map<string, SessionOutputRelays>();
   private shuttingDown = false;
   private hosts: ResolvedHosts | undefined;
   /** Keys hosts presented that were not in known_hosts, by fingerprint: written there once accepted. */
@@ -142,10 +145,7 @@ export class LabBackend extends EventEmitter<{ message: [ServerMessage] }> {
   /** The transport reports how many renderers are listening: with none, output is acknowledged here. */
   setConsumers(count: number): void {
     this.consumers = count;
-    if (count === 0) {
-      const session = this.activeSession();
-      for (const label of HOST_LABELS) for (const pane of ['upper', 'lower'] as const) session?.acknowledgePaneOutput(label, pane, Number.POSITIVE_INFINITY);
-    }
+    for (const relays of this.relays.values()) relays.setListening(count > 0);
   }
 
   async handle(request: LabRequest): Promise<Record<string, unknown>> {
@@ -277,9 +277,8 @@ export class LabBackend extends EventEmitter<{ message: [ServerMessage] }> {
   }
 
   acknowledge(sessionId: string, host: ApiHostLabel, pane: PaneName, seq: number): void {
-    const session = this.activeSession();
-    // Acknowledgements for an earlier session (a reloaded page replaying history) are moot.
-    if (session?.sessionId === sessionId) session.acknowledgePaneOutput(host, pane, seq);
+    // Acknowledgements for an ended session (a reloaded page replaying history) are moot.
+    this.relays.get(sessionId)?.acknowledge(host, pane, seq);
   }
 
   resize(host: ApiHostLabel, pane: PaneName, cols: number, rows: number): void {
@@ -365,6 +364,7 @@ export class LabBackend extends EventEmitter<{ message: [ServerMessage] }> {
     this.setState({ phase: 'closing' });
     await session.close(reason);
     session.log.close();
+    this.endRelays(session);
     this.setState({ phase: 'idle' });
   }
 
@@ -416,6 +416,7 @@ export class LabBackend extends EventEmitter<{ message: [ServerMessage] }> {
         this.emit('message', { type: 'notice', level: 'error', text: `The run stopped unexpectedly: ${(error as Error).message}` });
       },
     ).finally(() => {
+      this.endRelays(run.session);
       this.reports.finished(sessionId);
       this.run = undefined;
       this.setState({ phase: 'idle' });
@@ -475,15 +476,30 @@ export class LabBackend extends EventEmitter<{ message: [ServerMessage] }> {
         });
       }
     }
-    if (event.type === 'pane-output' && this.consumers === 0) {
-      // Nobody is watching: release the bytes as a headless run would. The session records the
-      // pending bytes only after its listeners (this one) return, hence the microtask.
-      const label = event.host as ApiHostLabel;
-      queueMicrotask(() => session.acknowledgePaneOutput(label, event.pane, event.seq));
+    this.relaysOf(session).forward(event);
+  }
+
+  private relaysOf(session: LabSession): SessionOutputRelays {
+    let relays = this.relays.get(session.sessionId);
+    if (!relays) {
+      const send = (event: LabEvent, passedOver: number): void => {
+        const message: SessionEventMessage = { type: 'event', session: session.sessionId, event, ...(passedOver > 0 ? { passedOver } : {}) };
+        this.remember(message);
+        this.emit('message', message);
+      };
+      // The session records a pane's pending bytes only after its listeners (this one) return,
+      // hence the microtask: a release in the same turn would find nothing to release.
+      const release = (host: ApiHostLabel, pane: PaneName, seq: number): void => queueMicrotask(() => session.acknowledgePaneOutput(host, pane, seq));
+      relays = new SessionOutputRelays(send, release, this.consumers > 0);
+      this.relays.set(session.sessionId, relays);
     }
-    const message: SessionEventMessage = { type: 'event', session: session.sessionId, event };
-    this.remember(message);
-    this.emit('message', message);
+    return relays;
+  }
+
+  /** A session has closed: its relays send what they still hold, and are gone. */
+  private endRelays(session: LabSession): void {
+    this.relays.get(session.sessionId)?.finish();
+    this.relays.delete(session.sessionId);
   }
 
   private remember(message: SessionEventMessage): void {

@@ -12,9 +12,10 @@
  * that does not match is rejected with an error that says why and is never acted on.
  *
  * Back-pressure: every `pane-output` event reaches the renderer inside an `event` message naming
- * its session; the renderer acknowledges `{ session, host, pane, seq }` once xterm has drawn it
- * (xterm's write callback), and the engine releases that pane's bytes up to that event
- * (Pane.acknowledge), so a flood pauses the SSH channel instead of filling memory.
+ * its session; the renderer acknowledges `{ session, host, pane, seq }` once it has taken it (or
+ * xterm has drawn it, when its queue is long), and the engine's relay for that pane sends more
+ * (electron/web/pane-output-relay.ts). The relay passes over the lines of a flood the pane could
+ * never show and, when it holds too much, pauses the SSH channel instead of filling memory.
  */
 import { z } from 'zod';
 import { RunPace, RunReplyResults, RunRequests } from './run-api';
@@ -273,7 +274,17 @@ export const ServerMessage = z.discriminatedUnion('type', [
     replay: z.strictObject({ dir: z.string() }).optional(),
   }),
   z.strictObject({ type: z.literal('state'), state: BackendState }),
-  z.strictObject({ type: z.literal('event'), session: SessionId, event: LabEventSchema }),
+  z.strictObject({
+    type: z.literal('event'),
+    session: SessionId,
+    event: LabEventSchema,
+    /**
+     * On pane output: characters of this pane's output right before `data` that the engine passed
+     * over, lines of a flood that would have scrolled past the scrollback unseen
+     * (electron/web/pane-output-relay.ts). The session log has them; the pane need not.
+     */
+    passedOver: z.number().int().min(1).optional(),
+  }),
   /** Several consecutive events of one session, in log order: the same as as many `event` messages. */
   z.strictObject({ type: z.literal('events'), session: SessionId, events: z.array(LabEventSchema).min(1).max(MAX_EVENTS_PER_MESSAGE) }),
   ReplyMessage,
@@ -307,6 +318,11 @@ export function batchEvents(
     size = 0;
   };
   for (const message of messages) {
+    if (message.passedOver !== undefined) {
+      close(); // an `events` message has no room for it: it travels alone
+      out.push(message);
+      continue;
+    }
     const bytes = sizeOf(message.event);
     if (message.session !== session || events.length >= MAX_EVENTS_PER_MESSAGE || (events.length > 0 && size + bytes > budget)) close();
     session = message.session;

@@ -3,42 +3,11 @@
  * two real (headless) xterm terminals, one fed directly and one through the queue, compared cell
  * by cell with their attributes (the serialize addon), cursor and scroll position included.
  */
-import { SerializeAddon } from '@xterm/addon-serialize';
-import { Terminal } from '@xterm/headless';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PaneWriteQueue, plainTailCut } from '../../renderer/src/terminals/write-queue';
-
-const COLS = 20;
-const ROWS = 5;
-const SCROLLBACK = 30;
-
-interface Screen {
-  serialized: string;
-  rows: string[];
-  wrapped: boolean[];
-  cursor: [number, number];
-  baseY: number;
-  length: number;
-}
-
-function newTerminal(): { term: Terminal; screen: () => Screen } {
-  const term = new Terminal({ cols: COLS, rows: ROWS, scrollback: SCROLLBACK, allowProposedApi: true });
-  const serialize = new SerializeAddon();
-  term.loadAddon(serialize);
-  const screen = (): Screen => {
-    const buffer = term.buffer.active;
-    const rows: string[] = [];
-    const wrapped: boolean[] = [];
-    for (let y = 0; y < buffer.length; y++) {
-      const line = buffer.getLine(y)!;
-      rows.push(line.translateToString(false));
-      wrapped.push(line.isWrapped);
-    }
-    return { serialized: serialize.serialize(), rows, wrapped, cursor: [buffer.cursorX, buffer.cursorY], baseY: buffer.baseY, length: buffer.length };
-  };
-  return { term, screen };
-}
+import { PaneWriteQueue } from '../../renderer/src/terminals/write-queue';
+import { plainTailCut } from '../../shared/src/terminal-flood';
+import { COLS, ROWS, chunked, cutAt, floodLines, newTerminal, writeAll, type Screen } from './support/terminal-compare';
 
 /** Writes `chunks` both ways; resolves with both screens, the order `done` ran in, and what was skipped. */
 async function bothWays(chunks: string[]): Promise<{ direct: Screen; queued: Screen; doneOrder: number[]; skipped: number }> {
@@ -47,10 +16,7 @@ async function bothWays(chunks: string[]): Promise<{ direct: Screen; queued: Scr
   const queue = new PaneWriteQueue(queued.term, { inFlightChars: 64, pacedChars: 256, widestCols: COLS, tallestRows: ROWS });
   const doneOrder: number[] = [];
   await Promise.all([
-    new Promise<void>((resolve) => {
-      chunks.forEach((chunk, i) => direct.term.write(chunk, i === chunks.length - 1 ? resolve : undefined));
-      if (chunks.length === 0) resolve();
-    }),
+    writeAll(direct.term, chunks),
     new Promise<void>((resolve) => {
       chunks.forEach((chunk, i) =>
         queue.write(chunk, () => {
@@ -63,31 +29,6 @@ async function bothWays(chunks: string[]): Promise<{ direct: Screen; queued: Scr
   ]);
   return { direct: direct.screen(), queued: queued.screen(), doneOrder, skipped: queue.skippedChars };
 }
-
-/** `text` cut into pieces at the given (sorted, deduplicated) positions. */
-function cutAt(text: string, positions: number[]): string[] {
-  const cuts = [...new Set(positions.map((p) => p % (text.length + 1)))].sort((a, b) => a - b);
-  const pieces: string[] = [];
-  let from = 0;
-  for (const at of cuts) {
-    if (at > from) pieces.push(text.slice(from, at));
-    from = Math.max(from, at);
-  }
-  pieces.push(text.slice(from));
-  return pieces.filter((p) => p.length > 0);
-}
-
-/** Lines of `seq`, with some as wide as the pane and some wider (they wrap). */
-function floodLines(count: number): string {
-  let text = '';
-  for (let i = 1; i <= count; i++) {
-    const line = i % 7 === 0 ? 'w'.repeat(COLS) : i % 11 === 0 ? `${i}`.padEnd(COLS * 2 + 3, '-') : String(i);
-    text += `${line}\r\n`;
-  }
-  return text;
-}
-
-const chunked = (text: string, size: number): string[] => Array.from({ length: Math.ceil(text.length / size) }, (_, i) => text.slice(i * size, (i + 1) * size));
 
 describe('PaneWriteQueue fast-forward', () => {
   it('skips most of a flood after coloured, positioned output and ends exactly as writing it all', async () => {
@@ -114,6 +55,15 @@ describe('PaneWriteQueue fast-forward', () => {
       expect(result.queued, JSON.stringify(reset)).toEqual(result.direct);
       expect(result.skipped, JSON.stringify(reset)).toBeGreaterThan(0);
     }
+  });
+
+  it('does not pass over the end of an escape sequence begun in an earlier write', async () => {
+    // The first write fills xterm's share and ends inside "switch to the alternate screen"; the
+    // rest, `49h`, waits in the queue looking like plain text, ahead of a flood. Passing it over
+    // would leave the terminal on the normal screen.
+    const result = await bothWays([`${'x'.repeat(70)}\x1b[?10`, '49h\r\n', ...chunked(floodLines(500), 64)]);
+    expect(result.queued).toEqual(result.direct);
+    expect(result.direct.rows.length).toBe(ROWS); // the alternate screen: no scrollback
   });
 
   it('matches writing everything for any mix of output, cut anywhere', async () => {

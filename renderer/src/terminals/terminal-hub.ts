@@ -24,7 +24,7 @@ import type { PaneName } from '../../../shared/src/events';
 import { MAX_PANE_INPUT, PANE_SIZE_LIMITS, type ApiHostLabel, type SessionEventMessage } from '../../../shared/src/lab-api';
 import type { LabClient } from '../api/lab-client';
 import { bufferText } from './buffer-text';
-import { SCROLLBACK_LINES } from './scrollback';
+import { PANE_SCROLLBACK_LINES } from '../../../shared/src/terminal-flood';
 import { PaneWriteQueue } from './write-queue';
 import { PastPanes } from '../timeline/past-panes';
 import { Recording } from '../timeline/recording';
@@ -117,6 +117,7 @@ export class PaneTerminal {
    * passed over by fast-forward (see `skippedChars`), for flood checks.
    */
   drawnChars = 0;
+  private passedOverByEngine = 0;
   /** Every write to the terminal goes through here, so host output and the app's notes keep their order. */
   private readonly writes: PaneWriteQueue;
 
@@ -131,7 +132,7 @@ export class PaneTerminal {
       fontFamily: TERMINAL_FONT,
       fontSize: 13,
       lineHeight: 1.1,
-      scrollback: SCROLLBACK_LINES,
+      scrollback: PANE_SCROLLBACK_LINES,
       cursorBlink: false,
       // The search addon highlights every match with decorations, which xterm still calls proposed API.
       allowProposedApi: true,
@@ -146,9 +147,12 @@ export class PaneTerminal {
     this.writes = new PaneWriteQueue(this.term);
   }
 
-  /** Characters of host output fast-forward passed over (lines that scrolled past the scrollback unseen). */
+  /**
+   * Characters of host output fast-forward passed over (lines that scrolled past the scrollback
+   * unseen): by the engine before sending them, or by this pane's write queue.
+   */
   get skippedChars(): number {
-    return this.writes.skippedChars;
+    return this.passedOverByEngine + this.writes.skippedChars;
   }
 
   /** Puts the terminal into `element` (once; a later mount moves it). */
@@ -292,7 +296,8 @@ export class PaneTerminal {
     this.fit();
   }
 
-  output(session: string, seq: number, data: string): void {
+  /** `passedOver`: characters the engine passed over right before `data` (LabApi's `event` message). */
+  output(session: string, seq: number, data: string, passedOver = 0): void {
     this.startSession(session);
     this.written = true;
     // Taken into a short queue, output is acknowledged at once: the engine keeps sending, and the
@@ -301,8 +306,9 @@ export class PaneTerminal {
     // the engine pauses the channel: the queue's memory stays bounded.
     const early = this.writes.backlogChars < ACK_ON_RECEIPT_BELOW;
     if (early) this.drawnUpTo(session, seq);
+    this.passedOverByEngine += passedOver;
     this.writes.write(data, () => {
-      this.drawnChars += data.length;
+      this.drawnChars += passedOver + data.length;
       if (!early) this.drawnUpTo(session, seq);
     });
   }
@@ -371,7 +377,7 @@ export class TerminalHub {
       for (const pane of ['upper', 'lower'] as const) this.get(event.host, pane).connection(event.status, event.detail, event.attempt);
       return;
     }
-    if (event.type === 'pane-output') this.get(event.host, event.pane).output(session, event.seq, event.data);
+    if (event.type === 'pane-output') this.get(event.host, event.pane).output(session, event.seq, event.data, message.passedOver);
     else this.get(event.host, event.pane).note(session, `[${event.host} ${event.pane} shell closed: ${event.reason}]`);
   }
 

@@ -1,45 +1,22 @@
 /**
  * Everything a pane shows goes through one queue, in order: host output (acknowledged to the
  * engine once xterm has taken it) and the app's own notes. xterm's write buffer gets at most
- * IN_FLIGHT_CHARS at a time; the rest waits here, where a flood can be fast-forwarded.
+ * IN_FLIGHT_CHARS at a time; the rest waits here, where a flood can be fast-forwarded: when the
+ * queue holds more plain lines than the terminal can keep, the text before those lines is passed
+ * over (shared/src/terminal-flood.ts says why that leaves the terminal exactly as parsing it all
+ * would; test/unit/pane-write-queue.test.ts compares both ways on @xterm/headless). Nothing is
+ * lost: the session log holds every byte, and the skipped text is acknowledged like the rest.
  *
- * Fast-forward. A `seq 1 10000000` in a pane is 100 MB of lines, and xterm parses, wraps and
- * scrolls every one of them, although all but the last scrollback's worth fall off the top
- * before they could ever be drawn or scrolled back to. When the queue holds more plain lines
- * (printable ASCII and CRLF, nothing else) than the terminal can keep, the text before those
- * lines is passed over: xterm gets a CRLF and the lines it can keep. The terminal ends up exactly
- * as if it had parsed everything (same rows, same wrapping, same cursor; test/unit/
- * pane-write-queue.test.ts compares both ways on @xterm/headless), and nothing is lost: the session
- * log holds every byte, and the skipped text is acknowledged like the rest.
- *
- * Why that is exact, and the conditions it needs:
- * - The kept tail starts with CRLF, so it starts at column 0 of the next row, and it makes at
- *   least scrollback + rows + 1 rows (counted at the widest a pane can be, so a resize cannot
- *   make them fewer), so every row the terminal keeps was made by the tail on a row that
- *   scrolling had just created, in either case.
- * - The skipped text must not change state that outlives its rows: no ESC, no C1 controls, no
- *   SO/SI (charset shifts). Neither may anything xterm has yet to process before it.
- * - The terminal's state at that point must make plain lines behave as counted: the normal
- *   buffer (the alternate one has no scrollback), wraparound on, insert mode off, and no scroll
- *   region (lines scrolled inside a region never reach the scrollback). The region is not in
- *   xterm's API, so it is followed here from the DECSTBM sequences xterm parses.
- * What may differ: a bell in the skipped text does not ring, and a viewport the user scrolled
- * up during the flood may rest at another line.
+ * The engine passes over most of a flood before it leaves (electron/web/pane-output-relay.ts);
+ * this queue handles what still arrives faster than xterm parses it.
  */
 import { PANE_SIZE_LIMITS } from '../../../shared/src/lab-api';
+import { ChunkClassifier, FloodModes, plainTailCut, type ChunkKind, type FloodTerminal } from '../../../shared/src/terminal-flood';
 
 /** The part of xterm's Terminal this needs; @xterm/xterm and @xterm/headless both provide it. */
-export interface QueueTerminal {
+export interface QueueTerminal extends FloodTerminal {
   readonly cols: number;
-  readonly rows: number;
   readonly options: { readonly scrollback?: number };
-  readonly modes: { readonly wraparoundMode: boolean; readonly insertMode: boolean };
-  readonly buffer: { readonly active: { readonly type: 'normal' | 'alternate' } };
-  readonly parser: {
-    registerCsiHandler(id: { intermediates?: string; final: string }, callback: (params: (number | number[])[]) => boolean): unknown;
-    registerEscHandler(id: { intermediates?: string; final: string }, callback: () => boolean): unknown;
-  };
-  onResize(listener: () => void): unknown;
   write(data: string, callback?: () => void): void;
 }
 
@@ -62,27 +39,19 @@ export interface QueueLimits {
   tallestRows: number;
 }
 
-interface QueuedWrite {
+interface QueuedWrite extends ChunkKind {
   data: string;
   /** Called, in order, once xterm has processed the write (or it was passed over). */
   done: Array<() => void>;
-  /** Changes no terminal state beyond the rows it writes (no ESC, C1, SO, SI). */
-  safe: boolean;
-  /** Printable ASCII, CR and LF only. */
-  plain: boolean;
 }
-
-// Control characters are what these look for.
-// eslint-disable-next-line no-control-regex
-const UNSAFE = /[\x1b\x0e\x0f\x80-\x9f]/;
-const NOT_PLAIN = /[^\x20-\x7e\r\n]/;
 
 export class PaneWriteQueue {
   private readonly queue: QueuedWrite[] = [];
   private inFlightChars = 0;
   /** Writes handed to xterm, not yet processed, that may change state (see the file's comment). */
   private inFlightUnsafe = 0;
-  private scrollRegion = false;
+  private readonly classifier = new ChunkClassifier();
+  private readonly modes: FloodModes;
   /** Plain characters queued since the last fast-forward attempt: the next one waits for more. */
   private plainSinceTry = 0;
   /** Characters in the queue (not yet handed to xterm), and of them the plain ones. */
@@ -103,29 +72,17 @@ export class PaneWriteQueue {
       tallestRows: PANE_SIZE_LIMITS.maxRows,
     },
   ) {
-    term.parser.registerCsiHandler({ final: 'r' }, (params) => {
-      const top = first(params[0]) || 1;
-      const bottom = first(params[1]) || term.rows;
-      this.scrollRegion = top > 1 || bottom < term.rows;
-      return false; // observed only: xterm still sets the region
-    });
-    const unset = (): boolean => {
-      this.scrollRegion = false;
-      return false;
-    };
-    term.parser.registerEscHandler({ final: 'c' }, unset); // RIS, a full reset
-    term.parser.registerCsiHandler({ intermediates: '!', final: 'p' }, unset); // DECSTR, a soft reset
-    term.onResize(() => unset()); // xterm resets the region on every resize
+    this.modes = new FloodModes(term, { resizeEndsRegion: true });
   }
 
   write(data: string, done?: () => void): void {
-    const plain = !NOT_PLAIN.test(data);
-    if (plain) {
+    const kind = this.classifier.classify(data);
+    if (kind.plain) {
       this.plainSinceTry += data.length;
       this.plainQueued += data.length;
     }
     this.queuedChars += data.length;
-    this.queue.push({ data, done: done ? [done] : [], safe: !UNSAFE.test(data), plain });
+    this.queue.push({ data, done: done ? [done] : [], ...kind });
     this.pump();
   }
 
@@ -169,7 +126,7 @@ export class PaneWriteQueue {
     // A plain row is at least CRLF: fewer characters than that cannot hold keepRows rows.
     if (this.plainSinceTry < 2 * keepRows) return;
     this.plainSinceTry = 0;
-    if (this.inFlightUnsafe > 0 || !this.stateKeepsPlainRows()) return;
+    if (this.inFlightUnsafe > 0 || !this.modes.keepsPlainRows()) return;
     // Only writes before the first unsafe one may be skipped; the latest run of plain writes
     // among them is where the cut can go (writes after the cut are kept, whatever they are).
     let end = this.queue.findIndex((w) => !w.safe);
@@ -204,35 +161,5 @@ export class PaneWriteQueue {
     if (passedOver.length > 0) this.term.write('', () => passedOver.forEach((done) => done()));
     this.queue.unshift({ data: holder.data.slice(offset), done: holder.done, safe: true, plain: true });
     return true;
-  }
-
-  private stateKeepsPlainRows(): boolean {
-    return this.term.buffer.active.type === 'normal' && this.term.modes.wraparoundMode && !this.term.modes.insertMode && !this.scrollRegion;
-  }
-}
-
-function first(param: number | number[] | undefined): number {
-  return (Array.isArray(param) ? param[0] : param) ?? 0;
-}
-
-/**
- * Where to cut `text` (plain: printable ASCII, CR and LF) so that what follows, starting with a
- * CRLF, still makes at least `keepRows` terminal rows at `cols` columns: the index of that CRLF,
- * the latest one that qualifies; -1 when none does, or when a CR or LF stands alone before
- * enough rows were counted (a lone CR rewrites its row, which counting cannot follow).
- */
-export function plainTailCut(text: string, cols: number, keepRows: number): number {
-  // A CR at the very end is half of a CRLF still to come: it only returns the cursor.
-  let end = text.endsWith('\r') ? text.length - 1 : text.length;
-  let rows = 0;
-  for (;;) {
-    const crlf = end >= 2 ? text.lastIndexOf('\r\n', end - 2) : -1;
-    const lineStart = crlf < 0 ? 0 : crlf + 2;
-    const line = text.slice(lineStart, end);
-    if (line.includes('\r') || line.includes('\n')) return -1;
-    rows += Math.max(1, Math.ceil(line.length / cols));
-    if (crlf < 0) return -1;
-    if (rows >= keepRows) return crlf;
-    end = crlf;
   }
 }
