@@ -104,7 +104,8 @@ export interface LabSessionOptions {
   /**
    * Who acknowledges pane output (Pane.acknowledge). 'on-log' (the default): the session, once
    * the output is logged, as headless runs need. 'by-consumer': whoever displays it, through
-   * acknowledgePaneOutput(), so a slow screen pauses the SSH channel (the app: xterm's write callback).
+   * acknowledgePaneOutput(), so a slow screen pauses the SSH channel (the app: the pane's output
+   * relay, electron/web/pane-output-relay.ts, as the page acknowledges or a flood is passed over).
    */
   paneAcks?: 'on-log' | 'by-consumer';
   /**
@@ -114,6 +115,9 @@ export interface LabSessionOptions {
    */
   reconnect?: boolean;
 }
+
+/** How much of each pane's latest output `paneTail` keeps. */
+const PANE_TAIL_CHARS = 8192;
 
 export class LabSession {
   readonly sessionId = newSessionId();
@@ -130,7 +134,7 @@ export class LabSession {
   readonly nflogGroup = randomInt(1000, 65000);
   private readonly captureStarts = new Map<LabHostLabel, number>();
   private readonly emittedTransitions = new Set<string>();
-  /** The last output of each pane (bounded), for checks such as "has the prompt appeared". */
+  /** The last output of each pane (PANE_TAIL_CHARS), for checks such as "has the prompt appeared". */
   readonly paneTail = new Map<string, string>();
   private transitionTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -319,7 +323,8 @@ export class LabSession {
         this.unacknowledged.delete(`${label}/${name}`); // a reopened pane starts with nothing pending
         this.log.append({ type: 'pane-open', host: label, pane: name, cols: pane.cols, rows: pane.rows });
         pane.on('data', (text, bytes) => {
-          this.paneTail.set(`${label}/${name}`, ((this.paneTail.get(`${label}/${name}`) ?? '') + text).slice(-8192));
+          const key = `${label}/${name}`;
+          this.paneTail.set(key, text.length >= PANE_TAIL_CHARS ? text.slice(-PANE_TAIL_CHARS) : ((this.paneTail.get(key) ?? '') + text).slice(-PANE_TAIL_CHARS));
           const event = this.log.append({ type: 'pane-output', host: label, pane: name, data: text });
           this.options.onPaneOutput?.(label, name, text);
           if (this.options.paneAcks === 'by-consumer') this.pendingAcks(`${label}/${name}`).push([event.seq, bytes]);

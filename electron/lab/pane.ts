@@ -111,7 +111,8 @@ export class Pane extends EventEmitter<PaneEvents> {
   }
 
   private answerSudo(text: string): void {
-    this.sudoWatch = (this.sudoWatch + text).slice(-256);
+    // Only the end matters: joining a whole chunk first would copy it (a flood's 64 KiB per event).
+    this.sudoWatch = text.length >= 256 ? text.slice(-256) : (this.sudoWatch + text).slice(-256);
     if (this.sudoWatch.endsWith(SUDO_PROMPT_MARK)) {
       this.sudoWatch = '';
       const password = this.host.host.sudoPassword;

@@ -36,10 +36,20 @@ export type PaneOutputEvent = Extract<LabEvent, { type: 'pane-output' }>;
 export const RELAY_IN_FLIGHT_CHARS = 64 * 1024;
 /** Output a relay holds without pausing the SSH channel (see the file's comment). */
 export const RELAY_QUEUE_CHARS = 1024 * 1024;
+/**
+ * While a flood is being passed over, the page gets at most RELAY_FLOOD_CHARS per
+ * RELAY_FLOOD_TICK_MS of it: enough to see it run, little enough that parsing and drawing it does
+ * not take the CPU from everything else (an echo in another pane: the page and the hosts' shells
+ * share it). When the flood stops, the rest goes at the page's pace.
+ */
+export const RELAY_FLOOD_CHARS = 16 * 1024;
+export const RELAY_FLOOD_TICK_MS = 100;
 
 export interface RelayLimits {
   inFlightChars: number;
   queueChars: number;
+  floodChars: number;
+  floodTickMs: number;
   /** The widest a pane may become: rows are counted at this width. */
   widestCols: number;
   /** Rows the tail after a cut must make (the page's scrollback, its tallest screen, one more). */
@@ -49,6 +59,8 @@ export interface RelayLimits {
 const DEFAULT_LIMITS: RelayLimits = {
   inFlightChars: RELAY_IN_FLIGHT_CHARS,
   queueChars: RELAY_QUEUE_CHARS,
+  floodChars: RELAY_FLOOD_CHARS,
+  floodTickMs: RELAY_FLOOD_TICK_MS,
   widestCols: PANE_SIZE_LIMITS.maxCols,
   keepRows: FLOOD_KEEP_ROWS,
 };
@@ -76,7 +88,18 @@ export class PaneOutputRelay {
   private copyBehind = 0;
   /** Plain characters held since the last cut attempt: the next one waits for more. */
   private plainSinceTry = 0;
+  /**
+   * What the last cut kept: a cut reads that much again, so the next one waits for at least as
+   * much new text (a flood is then read about twice here, not once per chunk).
+   */
+  private lastKeptChars = 0;
   private lastPushedSeq = -1;
+  /** When plain output last came in, and when a cut last passed some over (performance.now()). */
+  private lastPlainAt = -Infinity;
+  private lastCutAt = -Infinity;
+  /** Characters sent since the flood pace's last tick, and that tick's timer. */
+  private sentSinceTick = 0;
+  private tick: ReturnType<typeof setTimeout> | undefined;
   private releasedSeq = -1;
   /** Whether a renderer is listening; with none, output goes straight through and is released. */
   private listening: boolean;
@@ -103,7 +126,11 @@ export class PaneOutputRelay {
     this.lastPushedSeq = event.seq;
     this.held.push({ kind: 'output', event, passedOver: 0, ...kind });
     this.heldChars += event.data.length;
-    if (kind.plain) this.plainSinceTry += event.data.length;
+
+    if (kind.plain) {
+      this.plainSinceTry += event.data.length;
+      this.lastPlainAt = performance.now();
+    }
     this.pump();
   }
 
@@ -129,12 +156,29 @@ export class PaneOutputRelay {
   }
 
   dispose(): void {
+    clearTimeout(this.tick);
     this.copy.dispose();
+  }
+
+  /** A flood is being passed over: plain output is still coming in, and cuts are passing it over. */
+  private flooding(): boolean {
+    const now = performance.now();
+    return this.listening && now - this.lastPlainAt < this.limits.floodTickMs && now - this.lastCutAt < 2 * this.limits.floodTickMs;
   }
 
   private pump(): void {
     this.tryCut();
     while (this.held.length > 0 && (!this.listening || this.inFlightChars < this.limits.inFlightChars)) {
+      if (this.flooding()) {
+        const allowance = this.limits.floodChars - this.sentSinceTick;
+        this.tick ??= setTimeout(() => {
+          this.tick = undefined;
+          this.sentSinceTick = 0;
+          this.pump();
+        }, this.limits.floodTickMs);
+        if (allowance <= 0) break;
+        this.splitHead(allowance);
+      }
       const next = this.held.shift()!;
       if (next.kind === 'event') {
         this.outlet.send(next.event, 0);
@@ -152,11 +196,23 @@ export class PaneOutputRelay {
       if (this.listening) {
         this.inFlight.push({ seq: next.event.seq, chars });
         this.inFlightChars += chars;
+        this.sentSinceTick += chars;
       }
       this.outlet.send(next.event, next.passedOver);
     }
     // Released as taken in while little is held; otherwise once sent and acknowledged, or passed over.
     if (!this.listening || this.heldChars <= this.limits.queueChars) this.releaseUpTo(this.lastPushedSeq);
+  }
+
+  /**
+   * Makes the first held chunk at most `chars` long, when it is plain (a plain chunk can be cut
+   * anywhere): the rest stays held under the same seq. The page acknowledges the first part with
+   * that seq, which releases the whole chunk to the engine; `heldChars` still counts the rest.
+   */
+  private splitHead(chars: number): void {
+    const head = this.held[0];
+    if (head?.kind !== 'output' || !head.plain || head.event.data.length <= chars) return;
+    this.held.splice(0, 1, { ...head, event: { ...head.event, data: head.event.data.slice(0, chars) } }, { ...head, event: { ...head.event, data: head.event.data.slice(chars) }, passedOver: 0 });
   }
 
   private releaseUpTo(seq: number): void {
@@ -171,7 +227,7 @@ export class PaneOutputRelay {
    * chunk that could change state, and only once the copy has parsed everything sent.
    */
   private tryCut(): void {
-    if (!this.listening || this.plainSinceTry < 2 * this.limits.keepRows) return;
+    if (!this.listening || this.plainSinceTry < Math.max(2 * this.limits.keepRows, this.lastKeptChars)) return;
     this.plainSinceTry = 0;
     if (this.copyBehind > 0 || !this.modes.keepsPlainRows()) return;
     let end = this.held.findIndex((h) => h.kind === 'event' || !h.safe);
@@ -189,7 +245,7 @@ export class PaneOutputRelay {
 
   /** Cuts inside the plain chunks held[start, end), passing over everything held before the cut. */
   private cutRun(start: number, end: number): boolean {
-    const run = (this.held.slice(start, end) as Held[]).map((h) => h.event.data).join('');
+    const run = (this.held.slice(start, end) as Held[]).map((h) => h.event.data);
     const cut = plainTailCut(run, this.limits.widestCols, this.limits.keepRows);
     if (cut <= 0) return false;
     let offset = cut;
@@ -203,6 +259,8 @@ export class PaneOutputRelay {
     this.passedOverChars += skipped;
     this.heldChars -= skipped;
     this.held.unshift({ kind: 'output', event: { ...holder.event, data: holder.event.data.slice(offset) }, passedOver: carried + skipped, safe: true, plain: true });
+    this.lastKeptChars = run.reduce((sum, data) => sum + data.length, -cut);
+    this.lastCutAt = performance.now();
     const lastPassed = passed.at(-1);
     if (lastPassed) this.releaseUpTo(lastPassed.event.seq);
     return true;

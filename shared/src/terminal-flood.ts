@@ -153,23 +153,44 @@ function first(param: number | number[] | undefined): number {
 }
 
 /**
- * Where to cut `text` (plain: printable ASCII, CR and LF) so that what follows, starting with a
- * CRLF, still makes at least `keepRows` terminal rows at `cols` columns: the index of that CRLF,
- * the latest one that qualifies; -1 when none does, or when a CR or LF stands alone before
- * enough rows were counted (a lone CR rewrites its row, which counting cannot follow).
+ * Where to cut the text of `chunks` (plain: printable ASCII, CR and LF; read as one string, not
+ * joined) so that what follows, starting with a CRLF, still makes at least `keepRows` terminal
+ * rows at `cols` columns: the index of that CRLF in the whole text, the latest one that
+ * qualifies; -1 when none does, or when a CR or LF stands alone before enough rows were counted
+ * (a lone CR rewrites its row, which counting cannot follow). Reads only the tail it keeps.
  */
-export function plainTailCut(text: string, cols: number, keepRows: number): number {
-  // A CR at the very end is half of a CRLF still to come: it only returns the cursor.
-  let end = text.endsWith('\r') ? text.length - 1 : text.length;
+export function plainTailCut(chunks: readonly string[], cols: number, keepRows: number): number {
+  const CR = 13;
+  const LF = 10;
+  let index = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
   let rows = 0;
-  for (;;) {
-    const crlf = end >= 2 ? text.lastIndexOf('\r\n', end - 2) : -1;
-    const lineStart = crlf < 0 ? 0 : crlf + 2;
-    const line = text.slice(lineStart, end);
-    if (line.includes('\r') || line.includes('\n')) return -1;
-    rows += Math.max(1, Math.ceil(line.length / cols));
-    if (crlf < 0) return -1;
-    if (rows >= keepRows) return crlf;
-    end = crlf;
+  let lineChars = 0;
+  let afterLf = false;
+  let first = true;
+  for (let c = chunks.length - 1; c >= 0; c--) {
+    const chunk = chunks[c]!;
+    for (let i = chunk.length - 1; i >= 0; i--) {
+      index--;
+      const code = chunk.charCodeAt(i);
+      // A CR at the very end is half of a CRLF still to come: it only returns the cursor.
+      if (first) {
+        first = false;
+        if (code === CR) continue;
+      }
+      if (afterLf) {
+        if (code !== CR) return -1; // a lone LF
+        afterLf = false;
+        rows += Math.max(1, Math.ceil(lineChars / cols));
+        if (rows >= keepRows) return index;
+        lineChars = 0;
+      } else if (code === LF) {
+        afterLf = true;
+      } else if (code === CR) {
+        return -1; // a lone CR
+      } else {
+        lineChars++;
+      }
+    }
   }
+  return -1;
 }

@@ -11,7 +11,7 @@ import { PaneOutputRelay, type PaneOutputEvent, type RelayLimits } from '../../e
 import type { LabEvent } from '../../shared/src/events';
 import { COLS, ROWS, SCROLLBACK, chunked, cutAt, floodLines, newTerminal, writeAll, type Screen } from './support/terminal-compare';
 
-const LIMITS: RelayLimits = { inFlightChars: 64, queueChars: 1 << 20, widestCols: COLS, keepRows: SCROLLBACK + ROWS + 1 };
+const LIMITS: RelayLimits = { inFlightChars: 64, queueChars: 1 << 20, floodChars: 48, floodTickMs: 2, widestCols: COLS, keepRows: SCROLLBACK + ROWS + 1 };
 
 const output = (seq: number, data: string): PaneOutputEvent => ({ type: 'pane-output', seq, t: seq, host: 'H1', pane: 'upper', data });
 
@@ -21,8 +21,8 @@ interface Relayed {
   sent: Array<{ event: LabEvent; passedOver: number }>;
   releases: number[];
   page: ReturnType<typeof newTerminal>;
-  /** Resolves once the page has parsed the event with this seq. */
-  parsed(seq: number): Promise<void>;
+  /** Resolves once the page has parsed this many characters and been told of the rest as passed over. */
+  taken(chars: number): Promise<void>;
 }
 
 /** A relay whose page parses what it is sent and acknowledges each event once parsed (or never, `acknowledge: false`). */
@@ -31,15 +31,18 @@ function relayToPage(limits: RelayLimits = LIMITS, acknowledge = true): Relayed 
   const sent: Relayed['sent'] = [];
   const releases: number[] = [];
   const waiters = new Map<number, () => void>();
-  let parsedSeq = -1;
+  let takenChars = 0;
+  const wake = (): void => {
+    for (const [chars, resolve] of waiters) if (chars <= takenChars) resolve();
+  };
   const relay: PaneOutputRelay = new PaneOutputRelay(
     {
       send: (event, passedOver) => {
         sent.push({ event, passedOver });
         if (event.type !== 'pane-output') return;
         page.term.write(event.data, () => {
-          parsedSeq = event.seq;
-          for (const [seq, resolve] of waiters) if (seq <= parsedSeq) resolve();
+          takenChars += passedOver + event.data.length;
+          wake();
           if (acknowledge) relay.acknowledge(event.seq);
         });
       },
@@ -47,8 +50,8 @@ function relayToPage(limits: RelayLimits = LIMITS, acknowledge = true): Relayed 
     },
     { listening: true, limits },
   );
-  const parsed = (seq: number): Promise<void> => (seq <= parsedSeq ? Promise.resolve() : new Promise((resolve) => waiters.set(seq, resolve)));
-  return { relay, sent, releases, page, parsed };
+  const taken = (chars: number): Promise<void> => (chars <= takenChars ? Promise.resolve() : new Promise((resolve) => waiters.set(chars, resolve)));
+  return { relay, sent, releases, page, taken };
 }
 
 /** Sends `batches` of chunks through a relay (a pause between batches, as output arrives over time) and directly. */
@@ -62,7 +65,7 @@ async function bothWays(batches: string[][]): Promise<{ direct: Screen; relayed:
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
   await writeAll(direct.term, chunks);
-  if (seq > 0) await relayed.parsed(seq - 1);
+  await relayed.taken(chunks.reduce((sum, c) => sum + c.length, 0));
   const outputs = relayed.sent.filter((s) => s.event.type === 'pane-output');
   return {
     direct: direct.screen(),
@@ -155,7 +158,7 @@ describe('PaneOutputRelay', () => {
     const flood = chunked(floodLines(600), 64);
     flood.forEach((data, seq) => relayed.relay.output(output(seq, data)));
     relayed.relay.event({ type: 'pane-close', seq: flood.length, t: 0, host: 'H1', pane: 'upper', reason: 'gone' });
-    await relayed.parsed(flood.length - 1);
+    await relayed.taken(flood.reduce((sum, c) => sum + c.length, 0));
     await new Promise((resolve) => setTimeout(resolve, 1));
     expect(relayed.sent.at(-1)?.event.type).toBe('pane-close');
     expect(relayed.sent.filter((s) => s.event.type === 'pane-close')).toHaveLength(1);

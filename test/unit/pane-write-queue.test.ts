@@ -91,14 +91,38 @@ describe('PaneWriteQueue fast-forward', () => {
 describe('plainTailCut', () => {
   it('cuts at the latest CRLF that still leaves enough rows, counting wrapped lines as several', () => {
     const text = 'a\r\nb\r\nc\r\nd';
-    expect(plainTailCut(text, 10, 2)).toBe(text.indexOf('\r\nc'));
-    expect(plainTailCut(text, 10, 4)).toBe(-1); // only 3 CRLF-led rows after the first line
-    expect(plainTailCut(`x\r\n${'y'.repeat(25)}\r\n`, 10, 4)).toBe(1); // 3 rows of y, then the cursor's row
+    expect(plainTailCut([text], 10, 2)).toBe(text.indexOf('\r\nc'));
+    expect(plainTailCut([text], 10, 4)).toBe(-1); // only 3 CRLF-led rows after the first line
+    expect(plainTailCut([`x\r\n${'y'.repeat(25)}\r\n`], 10, 4)).toBe(1); // 3 rows of y, then the cursor's row
   });
 
   it('refuses a lone CR or LF among the rows it needs, and ignores a CR still waiting for its LF', () => {
-    expect(plainTailCut('a\r\nb\rc\r\nd', 10, 3)).toBe(-1);
-    expect(plainTailCut('a\r\nb\nc\r\nd', 10, 3)).toBe(-1);
-    expect(plainTailCut('a\r\nb\r\nc\r', 10, 2)).toBe(1);
+    expect(plainTailCut(['a\r\nb\rc\r\nd'], 10, 3)).toBe(-1);
+    expect(plainTailCut(['a\r\nb\nc\r\nd'], 10, 3)).toBe(-1);
+    expect(plainTailCut(['a\r\nb\r\nc\r'], 10, 2)).toBe(1);
+  });
+
+  it('reads chunks as the one text they make, wherever they are cut', () => {
+    /** The same question answered on the joined text, line by line from the end. */
+    const reference = (text: string, cols: number, keepRows: number): number => {
+      let end = text.endsWith('\r') ? text.length - 1 : text.length;
+      let rows = 0;
+      for (;;) {
+        const crlf = end >= 2 ? text.lastIndexOf('\r\n', end - 2) : -1;
+        const line = text.slice(crlf < 0 ? 0 : crlf + 2, end);
+        if (line.includes('\r') || line.includes('\n')) return -1;
+        rows += Math.max(1, Math.ceil(line.length / cols));
+        if (crlf < 0) return -1;
+        if (rows >= keepRows) return crlf;
+        end = crlf;
+      }
+    };
+    const plainText = fc.array(fc.constantFrom('a', 'b', ' ', '\r\n', '\r\n', '\r\n', '\r', '\n', 'xxxxxxxxxxxx'), { maxLength: 60 }).map((parts) => parts.join(''));
+    fc.assert(
+      fc.property(plainText, fc.array(fc.nat(), { maxLength: 8 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 15 }), (text, cuts, cols, keepRows) => {
+        expect(plainTailCut(cutAt(text, cuts), cols, keepRows)).toBe(reference(text, cols, keepRows));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

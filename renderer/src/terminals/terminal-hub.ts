@@ -325,8 +325,9 @@ export class PaneTerminal {
   }
 
   private drawnUpTo(session: string, seq: number): void {
-    // Acknowledgements are cumulative: one acknowledged early covers the writes before it.
-    if (this.drawn?.session === session && this.drawn.seq >= seq) return;
+    // Acknowledgements are cumulative: one acknowledged early covers the writes before it. The
+    // same seq again is acknowledged again: the engine may send one event's text in parts.
+    if (this.drawn?.session === session && this.drawn.seq > seq) return;
     this.drawn = { session, seq };
     this.ackTimer ??= setTimeout(() => {
       this.ackTimer = undefined;

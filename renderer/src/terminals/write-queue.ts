@@ -143,7 +143,7 @@ export class PaneWriteQueue {
 
   /** Cuts inside the plain writes [start, end), folding everything before the cut into one write. */
   private cutRun(start: number, end: number, keepRows: number): boolean {
-    const run = this.queue.slice(start, end).map((w) => w.data).join('');
+    const run = this.queue.slice(start, end).map((w) => w.data);
     const cut = plainTailCut(run, this.limits.widestCols, keepRows);
     if (cut <= 0) return false;
     let offset = cut;
