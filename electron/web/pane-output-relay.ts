@@ -126,7 +126,6 @@ export class PaneOutputRelay {
     this.lastPushedSeq = event.seq;
     this.held.push({ kind: 'output', event, passedOver: 0, ...kind });
     this.heldChars += event.data.length;
-
     if (kind.plain) {
       this.plainSinceTry += event.data.length;
       this.lastPlainAt = performance.now();
