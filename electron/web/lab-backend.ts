@@ -142,7 +142,7 @@ export class LabBackend extends EventEmitter<{ message: [ServerMessage] }> {
     return batchEvents(this.history, (event) => JSON.stringify(event).length);
   }
 
-  /** The transport reports how many renderers are listening: with none, output is acknowledged here. */
+  /** The transport reports how many renderers are listening: with none, pane output is released as it comes (the relays). */
   setConsumers(count: number): void {
     this.consumers = count;
     for (const relays of this.relays.values()) relays.setListening(count > 0);

@@ -208,6 +208,16 @@ describe('LabApi: events in batches', () => {
     );
   });
 
+  it('keeps an event that says what the engine passed over apart, as an `event` message, in order', () => {
+    const messages = [0, 1, 2, 3, 4].map((i) => single('0123abcd', output(i)));
+    messages[2] = { ...messages[2]!, passedOver: 1234 };
+    const batches = batchEvents(messages, () => 50);
+    expect(batches.map((b) => (b.type === 'events' ? b.events.map((e) => e.seq) : [b.event.seq]))).toEqual([[0, 1], [2], [3, 4]]);
+    expect(batches[1]).toEqual(messages[2]);
+    expect(parseServerMessage(JSON.stringify(batches[1])).ok).toBe(true);
+    for (const passedOver of [0, -5, 1.5, '12']) expect(parseServerMessage({ ...messages[2], passedOver }).ok, String(passedOver)).toBe(false);
+  });
+
   it('sends 5,000 events as three messages at most 2,000 each', () => {
     const messages = Array.from({ length: 5000 }, (_, i) => single('0123abcd', output(i)));
     const batches = batchEvents(messages, () => 50);
