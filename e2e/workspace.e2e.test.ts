@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintSha256 } from '../electron/lab/known-hosts';
 import { labDir } from '../electron/lab/virtual-lab';
 import { inHost, iptablesRules, skipReason } from '../test/lab/lab-env';
-import { launchBrowser, paneText, screenshot } from './support/browser';
+import { launchBrowser, paneSkippedChars, paneText, screenshot } from './support/browser';
 import { startWebApp, type RunningWebApp } from './support/web-app';
 
 const CONNECT_TIMEOUT = 90_000; // H1's login shell runs pyenv on every channel: seconds each
@@ -140,13 +140,22 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
     expect(await paneText(page, 'H2', 'upper')).not.toContain('\nnot-interrupted');
   });
 
-  it('shows a flood larger than the engine\'s pause threshold whole: xterm acknowledges what it drew, and the channel resumes', async () => {
-    // ~2 MB: several times Pane's HIGH_WATERMARK. Without acknowledgements from the page the
-    // engine would pause the channel at 256 KiB and the last number would never arrive.
+  it('shows floods larger than the engine\'s pause threshold whole: plain ones passed over in the engine, coloured ones paced by the page\'s acknowledgements', async () => {
     await page.getByTestId('pane-H2-lower').click();
+    // ~2 MB of plain lines: the engine's relay passes over all but the pane's last 10,201 rows.
+    let skippedBefore = await paneSkippedChars(page, 'H2', 'lower');
     await page.keyboard.type('seq 1 300000');
     await page.keyboard.press('Enter');
     await expect.poll(() => paneText(page, 'H2', 'lower'), { timeout: 60_000, interval: 250 }).toMatch(/\n299999\n300000\n\[\d\d:\d\d:\d\d\] H2\$\s*$/);
+    expect(await paneSkippedChars(page, 'H2', 'lower')).toBeGreaterThan(skippedBefore + 1_000_000);
+    // ~2.5 MB of coloured lines: nothing can be passed over, so every byte reaches xterm and the
+    // engine pauses the SSH channel past 1 MiB held; without the page's acknowledgements the last
+    // number would never arrive.
+    skippedBefore = await paneSkippedChars(page, 'H2', 'lower');
+    await page.keyboard.type("seq -f $'\\e[32m%g\\e[0m' 1 150000");
+    await page.keyboard.press('Enter');
+    await expect.poll(() => paneText(page, 'H2', 'lower'), { timeout: 60_000, interval: 250 }).toMatch(/\n149999\n150000\n\[\d\d:\d\d:\d\d\] H2\$\s*$/);
+    expect(await paneSkippedChars(page, 'H2', 'lower')).toBe(skippedBefore);
   });
 
   it('runs lost-fin from the app: FIN_WAIT1 on H1 and ESTABLISHED on H2 in the socket tables, then expected against observed', async () => {

@@ -13,8 +13,9 @@
  * Back-pressure. The relay releases output to the engine (Pane.acknowledge: the SSH channel may
  * go on) as it takes it in, while it holds less than RELAY_QUEUE_CHARS; beyond that, only once
  * the page has acknowledged it or it was passed over. A plain flood therefore runs at the
- * engine's speed, and output the relay cannot pass over (colours, a full-screen program) still
- * pauses the channel at the page's pace, with at most RELAY_QUEUE_CHARS held here per pane.
+ * engine's speed, up to RELAY_FLOOD_INTAKE_CHARS per tick, and output the relay cannot pass over
+ * (colours, a full-screen program) still pauses the channel at the page's pace, with at most
+ * RELAY_QUEUE_CHARS held here per pane.
  *
  * The terminal state a cut depends on (alternate screen, wraparound, insert mode, scroll region)
  * is read from a copy: a headless xterm fed every chunk sent to the page that could change it.
@@ -44,12 +45,20 @@ export const RELAY_QUEUE_CHARS = 1024 * 1024;
  */
 export const RELAY_FLOOD_CHARS = 16 * 1024;
 export const RELAY_FLOOD_TICK_MS = 100;
+/**
+ * While a flood is being passed over, the engine takes in at most this much of it per
+ * RELAY_FLOOD_TICK_MS, about 10 MB/s (the SSH channel pauses for the rest of the tick). At full
+ * speed a flood took the CPU from everything else on a 2-core machine: an echo in another pane
+ * waited 200–350 ms at p95 (bench:ui), 50–106 ms with the cap, and 100 MB take 10 s, not 6.
+ */
+export const RELAY_FLOOD_INTAKE_CHARS = 1024 * 1024;
 
 export interface RelayLimits {
   inFlightChars: number;
   queueChars: number;
   floodChars: number;
   floodTickMs: number;
+  floodIntakeChars: number;
   /** The widest a pane may become: rows are counted at this width. */
   widestCols: number;
   /** Rows the tail after a cut must make (the page's scrollback, its tallest screen, one more). */
@@ -61,6 +70,7 @@ const DEFAULT_LIMITS: RelayLimits = {
   queueChars: RELAY_QUEUE_CHARS,
   floodChars: RELAY_FLOOD_CHARS,
   floodTickMs: RELAY_FLOOD_TICK_MS,
+  floodIntakeChars: RELAY_FLOOD_INTAKE_CHARS,
   widestCols: PANE_SIZE_LIMITS.maxCols,
   keepRows: FLOOD_KEEP_ROWS,
 };
@@ -94,6 +104,9 @@ export class PaneOutputRelay {
    */
   private lastKeptChars = 0;
   private lastPushedSeq = -1;
+  /** Output taken in and not yet released to the engine, oldest first. */
+  private readonly unreleased: Array<{ seq: number; chars: number }> = [];
+  private releasedSinceTick = 0;
   /** When plain output last came in, and when a cut last passed some over (performance.now()). */
   private lastPlainAt = -Infinity;
   private lastCutAt = -Infinity;
@@ -124,6 +137,7 @@ export class PaneOutputRelay {
   output(event: PaneOutputEvent): void {
     const kind = this.classifier.classify(event.data);
     this.lastPushedSeq = event.seq;
+    this.unreleased.push({ seq: event.seq, chars: event.data.length });
     this.held.push({ kind: 'output', event, passedOver: 0, ...kind });
     this.heldChars += event.data.length;
     if (kind.plain) {
@@ -170,11 +184,7 @@ export class PaneOutputRelay {
     while (this.held.length > 0 && (!this.listening || this.inFlightChars < this.limits.inFlightChars)) {
       if (this.flooding()) {
         const allowance = this.limits.floodChars - this.sentSinceTick;
-        this.tick ??= setTimeout(() => {
-          this.tick = undefined;
-          this.sentSinceTick = 0;
-          this.pump();
-        }, this.limits.floodTickMs);
+        this.startTick();
         if (allowance <= 0) break;
         this.splitHead(allowance);
       }
@@ -214,10 +224,30 @@ export class PaneOutputRelay {
     this.held.splice(0, 1, { ...head, event: { ...head.event, data: head.event.data.slice(0, chars) } }, { ...head, event: { ...head.event, data: head.event.data.slice(chars) }, passedOver: 0 });
   }
 
+  private startTick(): void {
+    this.tick ??= setTimeout(() => {
+      this.tick = undefined;
+      this.sentSinceTick = 0;
+      this.releasedSinceTick = 0;
+      this.pump();
+    }, this.limits.floodTickMs);
+  }
+
   private releaseUpTo(seq: number): void {
-    if (seq <= this.releasedSeq) return;
-    this.releasedSeq = seq;
-    this.outlet.release(seq);
+    const flooding = this.flooding();
+    let upTo = this.releasedSeq;
+    while (this.unreleased.length > 0 && this.unreleased[0]!.seq <= seq) {
+      if (flooding && this.releasedSinceTick >= this.limits.floodIntakeChars) {
+        this.startTick(); // the rest when the tick comes
+        break;
+      }
+      const next = this.unreleased.shift()!;
+      this.releasedSinceTick += next.chars;
+      upTo = next.seq;
+    }
+    if (upTo <= this.releasedSeq) return;
+    this.releasedSeq = upTo;
+    this.outlet.release(upTo);
   }
 
   /**

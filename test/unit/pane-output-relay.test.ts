@@ -11,7 +11,7 @@ import { PaneOutputRelay, type PaneOutputEvent, type RelayLimits } from '../../e
 import type { LabEvent } from '../../shared/src/events';
 import { COLS, ROWS, SCROLLBACK, chunked, cutAt, floodLines, newTerminal, writeAll, type Screen } from './support/terminal-compare';
 
-const LIMITS: RelayLimits = { inFlightChars: 64, queueChars: 1 << 20, floodChars: 48, floodTickMs: 2, widestCols: COLS, keepRows: SCROLLBACK + ROWS + 1 };
+const LIMITS: RelayLimits = { inFlightChars: 64, queueChars: 1 << 20, floodChars: 48, floodTickMs: 2, floodIntakeChars: 1 << 30, widestCols: COLS, keepRows: SCROLLBACK + ROWS + 1 };
 
 const output = (seq: number, data: string): PaneOutputEvent => ({ type: 'pane-output', seq, t: seq, host: 'H1', pane: 'upper', data });
 
@@ -181,6 +181,19 @@ describe('PaneOutputRelay', () => {
     // As the page acknowledges what it was sent, the relay sends and releases the rest.
     for (let i = 0; i < lines.length && coloured.sent.at(-1)!.event.seq < lines.length - 1; i++) coloured.relay.acknowledge(coloured.sent.at(-1)!.event.seq);
     expect(coloured.releases.at(-1)).toBe(lines.length - 1);
+  });
+
+  it('takes in at most floodIntakeChars of a flood per tick, and the rest tick by tick', async () => {
+    const limits = { ...LIMITS, floodIntakeChars: 2000, floodTickMs: 20 };
+    const relayed = relayToPage(limits);
+    const flood = chunked(floodLines(4000), 64);
+    const upTo = (seq: number): number => flood.slice(0, seq + 1).reduce((sum, c) => sum + c.length, 0);
+    flood.forEach((data, seq) => relayed.relay.output(output(seq, data)));
+    // Released within this turn: what came before the first cut made it a flood, then one tick's worth.
+    const firstTurn = upTo(relayed.releases.at(-1)!);
+    expect(firstTurn).toBeLessThan(4 * LIMITS.keepRows + 2000 + 64);
+    expect(firstTurn).toBeLessThan(upTo(flood.length - 1) / 2);
+    await expect.poll(() => relayed.releases.at(-1), { timeout: 5000, interval: 5 }).toBe(flood.length - 1);
   });
 
   it('sends and releases everything at once while no page listens', () => {
