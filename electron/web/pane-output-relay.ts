@@ -26,7 +26,7 @@ import type { Terminal as HeadlessTerminal } from '@xterm/headless';
 import type { LabEvent, PaneName } from '../../shared/src/events';
 import type { ApiHostLabel } from '../../shared/src/lab-api';
 import { PANE_SIZE_LIMITS } from '../../shared/src/lab-api';
-import { ChunkClassifier, FLOOD_KEEP_ROWS, FloodModes, plainTailCut, type ChunkKind } from '../../shared/src/terminal-flood';
+import { ChunkClassifier, findFloodCut, FLOOD_KEEP_ROWS, FloodModes, type ChunkKind, type FloodChunk, type FloodCut } from '../../shared/src/terminal-flood';
 
 // @xterm/headless is CommonJS: under Node's ESM loader only its default export is visible.
 const { Terminal } = xtermHeadless;
@@ -85,6 +85,7 @@ export interface RelayOutlet {
 type Held = { kind: 'output'; event: PaneOutputEvent; passedOver: number } & ChunkKind;
 /** An event about the pane (it closed, it reopened) that must not overtake the output before it. */
 type HeldEvent = { kind: 'event'; event: LabEvent };
+const BARRIER: FloodChunk = { data: '', safe: false, plain: false };
 
 export class PaneOutputRelay {
   private readonly held: Array<Held | HeldEvent> = [];
@@ -259,27 +260,14 @@ export class PaneOutputRelay {
     if (!this.listening || this.plainSinceTry < Math.max(2 * this.limits.keepRows, this.lastKeptChars)) return;
     this.plainSinceTry = 0;
     if (this.copyBehind > 0 || !this.modes.keepsPlainRows()) return;
-    let end = this.held.findIndex((h) => h.kind === 'event' || !h.safe);
-    if (end < 0) end = this.held.length;
-    // The latest run of plain chunks before `end` that holds enough rows is where the cut goes.
-    while (end > 0) {
-      while (end > 0 && !(this.held[end - 1] as Held).plain) end--;
-      let start = end;
-      let plainChars = 0;
-      while (start > 0 && (this.held[start - 1] as Held).plain) plainChars += (this.held[--start] as Held).event.data.length;
-      if (plainChars >= 2 * this.limits.keepRows && this.cutRun(start, end)) return;
-      end = start;
-    }
+    // A held pane event is a barrier, like a chunk that could change state.
+    const chunks = this.held.map((h) => (h.kind === 'event' ? BARRIER : { data: h.event.data, safe: h.safe, plain: h.plain }));
+    const cut = findFloodCut(chunks, this.limits.widestCols, this.limits.keepRows);
+    if (cut) this.passOver(cut);
   }
 
-  /** Cuts inside the plain chunks held[start, end), passing over everything held before the cut. */
-  private cutRun(start: number, end: number): boolean {
-    const run = (this.held.slice(start, end) as Held[]).map((h) => h.event.data);
-    const cut = plainTailCut(run, this.limits.widestCols, this.limits.keepRows);
-    if (cut <= 0) return false;
-    let offset = cut;
-    let k = start;
-    while (offset >= (this.held[k] as Held).event.data.length) offset -= (this.held[k++] as Held).event.data.length;
+  /** Passes over everything held before the cut; the page is told how much with the chunk after it. */
+  private passOver({ chunk: k, offset, keptChars }: FloodCut): void {
     const passed = this.held.splice(0, k + 1) as Held[];
     const holder = passed.pop()!;
     const skipped = passed.reduce((sum, h) => sum + h.event.data.length, offset);
@@ -288,11 +276,10 @@ export class PaneOutputRelay {
     this.passedOverChars += skipped;
     this.heldChars -= skipped;
     this.held.unshift({ kind: 'output', event: { ...holder.event, data: holder.event.data.slice(offset) }, passedOver: carried + skipped, safe: true, plain: true });
-    this.lastKeptChars = run.reduce((sum, data) => sum + data.length, -cut);
+    this.lastKeptChars = keptChars;
     this.lastCutAt = performance.now();
     const lastPassed = passed.at(-1);
     if (lastPassed) this.releaseUpTo(lastPassed.event.seq);
-    return true;
   }
 }
 

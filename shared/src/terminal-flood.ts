@@ -60,11 +60,6 @@ export class ChunkClassifier {
     for (let i = 0; i < text.length; i++) this.state = next(this.state, text.charCodeAt(i));
     return { safe: false, plain: false };
   }
-
-  /** Whether the chunks so far ended outside any escape sequence. */
-  get inGround(): boolean {
-    return this.state === 'ground';
-  }
 }
 
 function next(state: ParserState, code: number): ParserState {
@@ -150,6 +145,47 @@ export class FloodModes {
 
 function first(param: number | number[] | undefined): number {
   return (Array.isArray(param) ? param[0] : param) ?? 0;
+}
+
+/** A queued chunk of a stream, classified by `ChunkClassifier`. */
+export interface FloodChunk extends ChunkKind {
+  readonly data: string;
+}
+
+/** Where a queue of chunks can be cut: passed over up to `offset` of chunk `chunk`; `keptChars` remain of the run cut into. */
+export interface FloodCut {
+  chunk: number;
+  offset: number;
+  keptChars: number;
+}
+
+/**
+ * Where to pass over a queue of chunks waiting for a terminal: inside the latest run of plain
+ * chunks, before the first chunk that is not safe, that holds `keepRows` rows after a CRLF
+ * (`plainTailCut`). Everything before the cut may be passed over, everything after it is kept,
+ * whatever it is. Undefined when no run qualifies.
+ */
+export function findFloodCut(chunks: readonly FloodChunk[], cols: number, keepRows: number): FloodCut | undefined {
+  let end = chunks.findIndex((c) => !c.safe);
+  if (end < 0) end = chunks.length;
+  while (end > 0) {
+    while (end > 0 && !chunks[end - 1]!.plain) end--;
+    let start = end;
+    let plainChars = 0;
+    while (start > 0 && chunks[start - 1]!.plain) plainChars += chunks[--start]!.data.length;
+    // A plain row is at least CRLF: fewer characters than that cannot hold keepRows rows.
+    if (plainChars >= 2 * keepRows) {
+      const cut = plainTailCut(chunks.slice(start, end).map((c) => c.data), cols, keepRows);
+      if (cut > 0) {
+        let offset = cut;
+        let chunk = start;
+        while (offset >= chunks[chunk]!.data.length) offset -= chunks[chunk++]!.data.length;
+        return { chunk, offset, keptChars: plainChars - cut };
+      }
+    }
+    end = start;
+  }
+  return undefined;
 }
 
 /**

@@ -11,7 +11,7 @@
  * this queue handles what still arrives faster than xterm parses it.
  */
 import { PANE_SIZE_LIMITS } from '../../../shared/src/lab-api';
-import { ChunkClassifier, FloodModes, plainTailCut, type ChunkKind, type FloodTerminal } from '../../../shared/src/terminal-flood';
+import { ChunkClassifier, findFloodCut, FloodModes, type ChunkKind, type FloodCut, type FloodTerminal } from '../../../shared/src/terminal-flood';
 
 /** The part of xterm's Terminal this needs; @xterm/xterm and @xterm/headless both provide it. */
 export interface QueueTerminal extends FloodTerminal {
@@ -127,28 +127,12 @@ export class PaneWriteQueue {
     if (this.plainSinceTry < 2 * keepRows) return;
     this.plainSinceTry = 0;
     if (this.inFlightUnsafe > 0 || !this.modes.keepsPlainRows()) return;
-    // Only writes before the first unsafe one may be skipped; the latest run of plain writes
-    // among them is where the cut can go (writes after the cut are kept, whatever they are).
-    let end = this.queue.findIndex((w) => !w.safe);
-    if (end < 0) end = this.queue.length;
-    while (end > 0) {
-      while (end > 0 && !this.queue[end - 1]!.plain) end--;
-      let start = end;
-      let plainChars = 0;
-      while (start > 0 && this.queue[start - 1]!.plain) plainChars += this.queue[--start]!.data.length;
-      if (plainChars >= 2 * keepRows && this.cutRun(start, end, keepRows)) return;
-      end = start;
-    }
+    const cut = findFloodCut(this.queue, this.limits.widestCols, keepRows);
+    if (cut) this.passOver(cut);
   }
 
-  /** Cuts inside the plain writes [start, end), folding everything before the cut into one write. */
-  private cutRun(start: number, end: number, keepRows: number): boolean {
-    const run = this.queue.slice(start, end).map((w) => w.data);
-    const cut = plainTailCut(run, this.limits.widestCols, keepRows);
-    if (cut <= 0) return false;
-    let offset = cut;
-    let k = start;
-    while (offset >= this.queue[k]!.data.length) offset -= this.queue[k++]!.data.length;
+  /** Folds everything queued before the cut into one write, passing it over. */
+  private passOver({ chunk: k, offset }: FloodCut): void {
     const folded = this.queue.splice(0, k + 1);
     const holder = folded.pop()!;
     const skipped = folded.reduce((sum, w) => sum + w.data.length, offset);
@@ -160,6 +144,5 @@ export class PaneWriteQueue {
     const passedOver = folded.flatMap((w) => w.done);
     if (passedOver.length > 0) this.term.write('', () => passedOver.forEach((done) => done()));
     this.queue.unshift({ data: holder.data.slice(offset), done: holder.done, safe: true, plain: true });
-    return true;
   }
 }
