@@ -8,22 +8,20 @@ import type { LabEvent, PaneName } from '../../shared/src/events';
 import { isoMicros } from '../../shared/src/events';
 import type { SsSocket } from '../../shared/src/observations';
 import { formatEndpoint } from '../../shared/src/observations';
-import { reconcileHost, type ConnectionHistory } from '../../shared/src/reconcile';
+import { reconcileHost, type ConnectionHistory, type ObservedState } from '../../shared/src/reconcile';
 import { SessionLog, nowMs } from './event-log';
 import { removeRules } from './firewall-ledger';
 import { estimateClockOffset } from './host-clock';
 import type { ResolvedHosts } from './hosts-config';
 import { PacketCapture, removeStaleCaptures, startPacketCaptures } from './packet-capture';
 import { Pane } from './pane';
+import { settledStateCount, type SettleProgress } from './settled-states';
 import { SocketPoller, type Snapshot } from './socket-poller';
 import { SshHost } from './ssh-host';
 import { removeStaleTraceInstances, StateTracer, TRACE_INSTANCE_PREFIX, type TracedTransition } from './state-tracer';
 
 export const HOST_LABELS = ['H1', 'H2'] as const;
 export type LabHostLabel = (typeof HOST_LABELS)[number];
-
-/** States whose traced CLOSE may be the kernel handing over to a timewait socket (as in shared/src/reconcile.ts). */
-const CLOSES_INTO_TIMEWAIT: ReadonlySet<string> = new Set(['FIN_WAIT1', 'FIN_WAIT2', 'CLOSING']);
 
 /** Marks every long-lived process of a session on a host, so others can tell it is alive. */
 export function sessionMarker(sessionId: string): string {
@@ -379,66 +377,29 @@ export class LabSession {
   }
 
   /**
-   * Turns reconciled histories into `transition` events as soon as nothing can revise them, so
-   * the live views (the state diagram) show the kernel's state at once and the session log never
-   * has to take a state back. Called on every trace event and snapshot (and a 100 ms tick).
-   *
-   * What can still be revised, and what settles it:
-   * - A traced state after the history's first traced one, other than CLOSED: nothing; at once.
-   *   Likewise a traced CLOSED from a state that cannot enter TIME_WAIT (LAST_ACK, an RST), and
-   *   a history's traced SYN_SENT or LISTEN (entered from CLOSED only, with no snapshot before).
-   * - A history's first traced state: a snapshot taken before it but not yet arrived may have seen
-   *   the state earlier (a half-open SYN-RECV, tracing begun mid-connection). Snapshots arrive in
-   *   order, so once one taken at or after the state's time is in, it is final.
-   * - A traced CLOSED from FIN_WAIT1, FIN_WAIT2 or CLOSING: the tracepoint reports entering TIME_WAIT as FIN_WAIT2/CLOSING -> CLOSE
-   *   (the kernel frees the full socket and carries on with a separate timewait socket, which
-   *   fires no event), and an orphaned FIN_WAIT2 the same way; only ss tells them apart (see
-   *   shared/src/reconcile.ts). So it waits for a snapshot taken after it, likewise an inferred
-   *   TIME_WAIT (CLOSING -> CLOSE) that such a snapshot would replace by the polled one.
-   * - A polled or inferred state after a traced one in its history (the timewait socket's
-   *   FIN_WAIT2 / TIME_WAIT): the full socket is gone, no trace event can come before it; once
-   *   its snapshot is in and stays (see stableSnapshotUs), it is final. Without the tracer,
-   *   snapshots are the only source: the same. (When snapshots look earlier than the trace
-   *   event they follow by more than a poll interval, as when the trace clock's offset is off
-   *   under load, the reconciled TIME_WAIT is dated by the latest snapshot of an unchanged run,
-   *   which moves with every poll: it is never stable and waits, as everything did before.)
-   * - A client's SYN_SENT before its port is known (sport=0): the 500 ms margin.
-   * - A polled state before the history's first traced one: a trace event delayed in transit may
-   *   still replace it; it waits one poll and a margin (500 ms), as everything did before.
-   * The tracer asks the poller for a snapshot at once on each event (SocketPoller.pollNow), so the
-   * waits above are one `ss` round trip, not a poll interval. Each host's times are its own
-   * clock's (trace times mapped through the marker offset, snapshots stamped by bash): an error
-   * of a few milliseconds there is covered by the snapshot being asked for only after the event
-   * reached us. Records are known by their state and time, not their place, so a prefix that
-   * arrives late (an earlier snapshot) never makes a state appear twice.
+   * Logs each host's newly final states (settled-states.ts says which) as `transition` events.
+   * Called on every trace event and snapshot (and a 100 ms tick); `flush` when nothing more will
+   * arrive.
    */
   emitSettledTransitions(flush: boolean, only?: LabHostLabel): void {
     for (const label of only ? [only] : HOST_LABELS) {
       const observations = this.observations.get(label)!;
-      const settledBefore = this.hostNowUs(label) - 500_000;
-      const polledUpTo = observations.latestSnapshot()?.hostTimeUs ?? -Infinity;
-      const stableUpTo = observations.stableSnapshotUs();
+      const progress: SettleProgress = {
+        settledBeforeUs: this.hostNowUs(label) - 500_000,
+        polledUpToUs: observations.latestSnapshot()?.hostTimeUs ?? -Infinity,
+        stableUpToUs: observations.stableSnapshotUs(),
+        snapshotsCompleteBeforeUs: this.currentPoller.get(label)?.snapshotsCompleteBeforeUs() ?? -Infinity,
+        prepared: this.prepared.has(label),
+        traceAvailable: observations.traceAvailable,
+      };
       for (const connection of observations.histories()) {
-        const firstTraced = connection.states.findIndex((record) => record.seen === 'trace');
-        // In order: a state waits for every earlier state of its connection to be emitted.
-        for (const [index, record] of connection.states.entries()) {
-          const key = `${label}|${connection.local}|${connection.remote}|${record.state}|${record.hostTimeUs}`;
+        // Records are known by their state and time, not their place, so a prefix that arrives
+        // late (an earlier snapshot) never makes a state appear twice.
+        const keyOf = (record: ObservedState): string => `${label}|${connection.local}|${connection.remote}|${record.state}|${record.hostTimeUs}`;
+        const settled = settledStateCount(connection, progress, flush, (record) => this.emittedTransitions.has(keyOf(record)));
+        for (const record of connection.states.slice(0, settled)) {
+          const key = keyOf(record);
           if (this.emittedTransitions.has(key)) continue;
-          // A client's CLOSE -> SYN_SENT comes before connect() picks the port (sport=0): until a
-          // later event or snapshot names it, the record is not the connection's yet.
-          const portUnknown = connection.local.endsWith(':0');
-          const traced = record.seen === 'trace';
-          const afterTraced = firstTraced !== -1 && index > firstTraced;
-          const previous = connection.states[index - 1]?.state;
-          const finalAtOnce =
-            traced &&
-            (afterTraced
-              ? record.state !== 'CLOSED' || !CLOSES_INTO_TIMEWAIT.has(previous ?? 'CLOSED')
-              : // Only CLOSED leads to these, and reconcile puts no snapshot before a history that starts from CLOSED.
-                index === 0 && (record.state === 'SYN_SENT' || record.state === 'LISTEN'));
-          // Until the host is prepared, whether it has the tracer is not known yet.
-          const finalByPoll = this.prepared.has(label) && (traced ? record.hostTimeUs <= polledUpTo : record.hostTimeUs <= stableUpTo && (afterTraced || !observations.traceAvailable));
-          if (!flush && (portUnknown || (!finalAtOnce && !finalByPoll)) && record.hostTimeUs > settledBefore) break;
           this.emittedTransitions.add(key);
           this.log.append({ type: 'transition', host: label, hostTimeUs: record.hostTimeUs, local: connection.local, remote: connection.remote, state: record.state, seen: record.seen });
         }

@@ -25,28 +25,80 @@ export function pollerScript(port: number, intervalMs: number, sessionId: string
   // stays at intervalMs however long ss takes; older shells fall back to date and a fixed wait.
   // `now` sets $t instead of printing it: a $(...) forks a subshell, and four of those a
   // snapshot cost tens of milliseconds on a busy host, in the time a waiting state waits for.
-  // `read -t` doubles as the sleep: it times out (status > 128); a line from us (pollNow) ends it
-  // early for a snapshot at once; EOF (status 1: our side closed stdin) ends the loop.
+  // `read -t` doubles as the sleep: it times out (status > 128); a line from us (pollNow: a
+  // request id) ends it early for a snapshot at once, which names the request; EOF (status 1: our
+  // side closed stdin) ends the loop. `@@end` says when the next tick will be at the earliest:
+  // until then, no snapshot starts unless we ask (see snapshotsCompleteBeforeUs).
   // The first line marks the process as this session's (see liveSessionsOn).
   return [
     `: tcplab-session=${sessionId}`,
     'if [ -n "$EPOCHREALTIME" ]; then now() { t=${EPOCHREALTIME/[.,]/}; }; else now() { t=$(( $(date +%s%N) / 1000 )); }; fi',
-    'now; next=$t',
+    'now; next=$t; request=',
     'while :; do',
-    `  now; printf '@@snapshot %s\n' "$t"`,
+    `  now; printf '@@snapshot %s %s\n' "$t" "$request"`,
     `  ss -tanoH '( sport = :${port} or dport = :${port} )'`,
-    `  now; printf '@@end %s\n' "$t"`,
+    '  now',
     `  next=$(( next + ${intervalUs} )); left=$(( next - t ))`,
     `  if [ "$left" -lt 1000 ]; then left=1000; next=$t; fi`,
+    `  printf '@@end %s %s\n' "$t" "$(( t + left ))"`,
     `  printf -v fraction %06d $(( left % 1000000 ))`,
-    `  read -r -t "$(( left / 1000000 )).$fraction" _; [ $? -ne 1 ] || exit 0`,
+    `  request=; read -r -t "$(( left / 1000000 )).$fraction" request; [ $? -ne 1 ] || exit 0`,
     'done',
   ].join('\n');
 }
 
+/**
+ * Follows the poller's output: snapshots, the requests they answer, and when the next tick is
+ * due. Separate from the channel so the script's own output can be checked line by line.
+ */
+export class PollerLines {
+  private current: { hostTimeUs: number; request: number; lines: string[] } | undefined;
+  private requested = 0;
+  private answered = 0;
+  private completeBeforeUs = -Infinity;
+
+  constructor(private readonly onSnapshot: (snapshot: Snapshot) => void) {}
+
+  /** The id to send for a snapshot now (a line of its own on the script's stdin). */
+  nextRequest(): string {
+    this.requested++;
+    return `${this.requested}`;
+  }
+
+  /**
+   * Every snapshot the host began before this host time (µs) has arrived. Snapshots arrive in
+   * order, and after the latest one the next starts at its tick or when a request of ours reaches
+   * the host: with none unanswered, not before the tick the latest one announced (a request sent
+   * later reaches the host after anything we have already heard of happened there). It only
+   * grows: what it says of the past stays true.
+   */
+  snapshotsCompleteBeforeUs(): number {
+    return this.completeBeforeUs;
+  }
+
+  line(line: string): void {
+    if (line.startsWith('@@snapshot ')) {
+      const [hostTimeUs, request] = line.slice(11).split(' ');
+      this.current = { hostTimeUs: Number(hostTimeUs), request: Number(request || 0), lines: [] };
+    } else if (line === '@@end' || line.startsWith('@@end ')) {
+      const [read, nextTick] = line.slice(6).split(' ').map(Number);
+      const current = this.current;
+      this.current = undefined;
+      if (!current) return;
+      const readUs = read !== undefined && Number.isFinite(read) && read >= current.hostTimeUs ? read : current.hostTimeUs;
+      this.answered = Math.max(this.answered, current.request);
+      const completeBefore = this.answered >= this.requested && nextTick !== undefined && Number.isFinite(nextTick) ? nextTick : current.hostTimeUs;
+      this.completeBeforeUs = Math.max(this.completeBeforeUs, completeBefore);
+      this.onSnapshot({ hostTimeUs: current.hostTimeUs, readUs, sockets: parseSs(current.lines.join('\n')) });
+    } else {
+      this.current?.lines.push(line);
+    }
+  }
+}
+
 export class SocketPoller extends EventEmitter<{ snapshot: [Snapshot]; error: [Error] }> {
   private channel: ClientChannel | undefined;
-  private current: { hostTimeUs: number; lines: string[] } | undefined;
+  private readonly lines = new PollerLines((snapshot) => this.emit('snapshot', snapshot));
 
   constructor(
     private readonly host: SshHost,
@@ -60,31 +112,21 @@ export class SocketPoller extends EventEmitter<{ snapshot: [Snapshot]; error: [E
   async start(): Promise<void> {
     const script = pollerScript(this.port, this.intervalMs, this.sessionId);
     this.channel = await this.host.openExec(`bash -c ${shellQuote(script)}`);
-    onLines(this.channel, (line) => this.onLine(line));
+    onLines(this.channel, (line) => this.lines.line(line));
     this.channel.stderr.on('data', (chunk: Buffer) => this.emit('error', new Error(`${this.host.label}: ss: ${chunk.toString('utf8').trim()}`)));
   }
 
-  private onLine(line: string): void {
-    if (line.startsWith('@@snapshot ')) {
-      this.current = { hostTimeUs: Number(line.slice(11)), lines: [] };
-    } else if (line === '@@end' || line.startsWith('@@end ')) {
-      const readUs = Number(line.slice(6));
-      if (this.current) {
-        const snapshot = { hostTimeUs: this.current.hostTimeUs, readUs: Number.isFinite(readUs) && readUs >= this.current.hostTimeUs ? readUs : this.current.hostTimeUs };
-        this.emit('snapshot', { ...snapshot, sockets: parseSs(this.current.lines.join('\n')) });
-      }
-      this.current = undefined;
-    } else {
-      this.current?.lines.push(line);
-    }
+  /** See PollerLines.snapshotsCompleteBeforeUs. */
+  snapshotsCompleteBeforeUs(): number {
+    return this.lines.snapshotsCompleteBeforeUs();
   }
 
   /**
    * Takes a snapshot now instead of at the next tick. The session asks for one when a traced
-   * state waits for a later snapshot to settle it (see LabSession.emitSettledTransitions).
+   * state waits for a later snapshot to settle it (see settled-states.ts).
    */
   pollNow(): void {
-    this.channel?.write('\n');
+    if (this.channel) this.channel.write(`${this.lines.nextRequest()}\n`);
   }
 
   stop(): void {
