@@ -21,8 +21,9 @@ export interface RunningWebApp {
  */
 const SERVER_NODE_ARGS = (process.env.TCPLAB_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
-export async function startWebApp(args: string[], timeoutMs = 60_000): Promise<RunningWebApp> {
-  const child: ChildProcess = spawn(process.execPath, [...SERVER_NODE_ARGS, join(REPO, 'bin', 'tcplab.js'), 'web', ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `env`: added to this process's environment for the server (e.g. HOME, for its ~/.ssh/config). */
+export async function startWebApp(args: string[], timeoutMs = 60_000, env: Record<string, string> = {}): Promise<RunningWebApp> {
+  const child: ChildProcess = spawn(process.execPath, [...SERVER_NODE_ARGS, join(REPO, 'bin', 'tcplab.js'), 'web', ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
