@@ -1,6 +1,6 @@
 /** The workspace: toolbar, one column per host, the experiment panel, dialogs and notices. */
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
-import type { ApiHostLabel, HostProblem } from '../../../shared/src/lab-api';
+import type { ApiHostLabel, ExperimentSummary, HostProblem } from '../../../shared/src/lab-api';
 import { LabApiError, type LabClient } from '../api/lab-client';
 import type { AppStore } from '../state/app-store';
 import type { TerminalHub } from '../terminals/terminal-hub';
@@ -14,6 +14,7 @@ import { Timeline } from './Timeline';
 import { useTheme } from './theme';
 
 const LABELS: ApiHostLabel[] = ['H1', 'H2'];
+const NO_EXPERIMENTS: ExperimentSummary[] = [];
 
 /**
  * Below this window height (projectors: 1280x720, 1024x768) the timeline starts collapsed unless
@@ -80,13 +81,19 @@ export function App({ client, store, hub }: { client: LabClient; store: AppStore
       await client.request({ method: 'connect', acceptFingerprints });
     });
   const disconnect = () => act(() => client.request({ method: 'disconnect' }));
-  const run = (how: RunHow) => selected && act(() => client.request({ method: 'run', experiment: selected, ...how }));
-  const runFile = (file: { name: string; text: string }, how: RunHow) =>
-    act(async () => {
-      await client.request({ method: 'run-file', name: file.name, text: file.text, ...how });
-    });
-  const proceed = (how: 'step' | 'all') => act(() => client.request({ method: 'proceed', how }));
-  const abort = () => act(() => client.request({ method: 'abort', reason: 'stopped from the app' }));
+  // Stable callbacks: the run panel is memoized, and each snapshot (several a second) would
+  // otherwise re-render it through new functions.
+  const onRun = useCallback((how: RunHow) => void (selected && act(() => client.request({ method: 'run', experiment: selected, ...how }))), [act, client, selected]);
+  const onRunFile = useCallback(
+    (file: { name: string; text: string }, how: RunHow) =>
+      void act(async () => {
+        await client.request({ method: 'run-file', name: file.name, text: file.text, ...how });
+      }),
+    [act, client],
+  );
+  const onProceed = useCallback((how: 'step' | 'all') => void act(() => client.request({ method: 'proceed', how })), [act, client]);
+  const onAbort = useCallback(() => void act(() => client.request({ method: 'abort', reason: 'stopped from the app' })), [act, client]);
+  const requestReport = useCallback((session: string) => client.request({ method: 'report', session }), [client]);
 
   const experiment = hello?.experiments.find((e) => e.id === selected);
   const roleOf = (label: string): string | undefined => {
@@ -172,17 +179,17 @@ export function App({ client, store, hub }: { client: LabClient; store: AppStore
             <StateDiagram hosts={shown.hosts} labels={LABELS} dark={dark} />
           </div>
         <RunPanel
-          experiments={hello?.experiments ?? []}
+          experiments={hello?.experiments ?? NO_EXPERIMENTS}
           selected={selected}
           onSelect={setSelected}
           backend={backend}
           run={workspace.run}
-          onRun={(how) => void run(how)}
-          onRunFile={(file, how) => void runFile(file, how)}
-          onProceed={(how) => void proceed(how)}
-          onAbort={() => void abort()}
+          onRun={onRun}
+          onRunFile={onRunFile}
+          onProceed={onProceed}
+          onAbort={onAbort}
           busy={busy}
-          requestReport={(session) => client.request({ method: 'report', session })}
+          requestReport={requestReport}
         />
         </div>
       </main>

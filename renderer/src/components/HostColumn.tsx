@@ -1,4 +1,8 @@
-/** A window-like column per host, as in the article's figures: application pane, state pane, sockets. */
+/**
+ * A window-like column per host, as in the article's figures: application pane, state pane, sockets.
+ * Memoized: a snapshot of one host (several a second) re-renders that host's column only.
+ */
+import { memo } from 'react';
 import type { ApiHostLabel, HostInfo } from '../../../shared/src/lab-api';
 import type { HostView } from '../state/workspace';
 import type { TerminalHub } from '../terminals/terminal-hub';
@@ -48,7 +52,7 @@ function capitalized(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-export function HostColumn({ label, info, view, role, port, hub, at }: HostColumnProps) {
+export const HostColumn = memo(function HostColumn({ label, info, view, role, port, hub, at }: HostColumnProps) {
   const status = statusOf(view);
   const problem = problemOf(view);
   return (
@@ -92,4 +96,4 @@ export function HostColumn({ label, info, view, role, port, hub, at }: HostColum
       </footer>
     </article>
   );
-}
+});

@@ -2,7 +2,7 @@
  * Pick an experiment (built in, from the user's folder, or a file opened here), run it all or
  * step by step, abort it, follow its steps, and read expected against observed.
  */
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { memo, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { ConnectionResult, HostResult } from '../../../shared/src/events';
 import type { TcpState } from '../../../shared/src/tcp-states';
 import type { BackendState, ExperimentSummary } from '../../../shared/src/lab-api';
@@ -40,7 +40,8 @@ const STEP_CLASS: Record<StepPhase, string> = {
   failed: 'text-red-600 dark:text-red-400',
 };
 
-export function RunPanel({ experiments, selected, onSelect, backend, run, onRun, onRunFile, onProceed, onAbort, busy, requestReport }: RunPanelProps) {
+/** Memoized: it changes with the run and the engine's phase, not with every snapshot. */
+export const RunPanel = memo(function RunPanel({ experiments, selected, onSelect, backend, run, onRun, onRunFile, onProceed, onAbort, busy, requestReport }: RunPanelProps) {
   const experiment = experiments.find((e) => e.id === selected);
   const running = backend.phase === 'running';
   const thisRun = run && run.experiment === selected ? run : undefined;
@@ -204,7 +205,7 @@ export function RunPanel({ experiments, selected, onSelect, backend, run, onRun,
       </div>
     </aside>
   );
-}
+});
 
 function ResultCard({ result, ended, report }: { result: { passed: boolean; hosts: Record<string, HostResult> }; ended: string | undefined; report?: ReactNode }) {
   const aborted = ended?.startsWith('aborted');

@@ -10,12 +10,15 @@ import { currentState, tableRows } from '../state/shown';
 import { timerLeftMs, type HostView } from '../state/workspace';
 import { StateBadge } from './states';
 
-function useNow(everyMs: number): number {
+/** The time now, renewed every `everyMs` while `ticking` (a timer is shown counting down). */
+function useNow(everyMs: number, ticking: boolean): number {
   const [now, setNow] = useState(() => performance.timeOrigin + performance.now());
   useEffect(() => {
+    if (!ticking) return;
+    setNow(performance.timeOrigin + performance.now());
     const timer = setInterval(() => setNow(performance.timeOrigin + performance.now()), everyMs);
     return () => clearInterval(timer);
-  }, [everyMs]);
+  }, [everyMs, ticking]);
   return now;
 }
 
@@ -28,10 +31,11 @@ function formatTimer(socket: SsSocket, leftMs: number | undefined): string {
 }
 
 export function SocketTable({ host, port, at }: { host: HostView; port: number | undefined; at?: number | undefined }) {
-  const live = useNow(250);
+  const rows = tableRows(host);
+  // Ticks only while a timer counts down: an idle table re-rendered 4 times a second for nothing.
+  const live = useNow(250, at === undefined && rows.some((row) => row.socket?.timer));
   // At a past instant (the timeline's cursor), timers read as they did then.
   const now = at ?? live;
-  const rows = tableRows(host);
   return (
     <div className="min-h-0 overflow-auto" data-testid={`sockets-${host.label}`}>
       <table className="w-full table-fixed border-collapse font-mono text-[11px]">

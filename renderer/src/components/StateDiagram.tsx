@@ -10,7 +10,7 @@
  * For tests and screen readers: each host's mark is `data-testid="diagram-host-<label>"` with
  * `data-state` (the TCP state) and `data-node`; the figure's aria-label says where each host is.
  */
-import { useMemo, useState } from 'react';
+import { memo, useMemo, useRef, useState } from 'react';
 import {
   DIAGRAM,
   diagramNode,
@@ -45,7 +45,7 @@ function Arrowheads({ palette }: { palette: DiagramPalette }) {
   );
 }
 
-export function StateDiagramSvg({ paths, dark, className, testIdPrefix = '' }: { paths: Record<string, TcpState[]>; dark: boolean; className?: string; testIdPrefix?: string }) {
+export const StateDiagramSvg = memo(function StateDiagramSvg({ paths, dark, className, testIdPrefix = '' }: { paths: Record<string, TcpState[]>; dark: boolean; className?: string; testIdPrefix?: string }) {
   const palette = diagramPalette(dark ? 'dark' : 'light');
   const placed = useMemo(() => hostNodes({ paths }), [paths]);
   const description = placed.length ? placed.map((p) => `${p.host} in ${diagramNode(p.node).state}`).join(', ') : 'no connection observed yet';
@@ -148,11 +148,31 @@ export function StateDiagramSvg({ paths, dark, className, testIdPrefix = '' }: {
       })}
     </svg>
   );
-}
+});
 
 /** The workspace's diagram panel: compact in the side column, enlarged on request (projectors). */
+/**
+ * The same object while the paths read the same: the hosts change with every snapshot (several a
+ * second), the paths only when a state does, and the SVG is redrawn only then.
+ */
+function useSamePaths(paths: Record<string, TcpState[]>): Record<string, TcpState[]> {
+  const kept = useRef(paths);
+  if (!samePaths(kept.current, paths)) kept.current = paths;
+  return kept.current;
+}
+
+function samePaths(a: Record<string, TcpState[]>, b: Record<string, TcpState[]>): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((key) => {
+    const x = a[key]!;
+    const y = b[key];
+    return y !== undefined && x.length === y.length && x.every((state, i) => state === y[i]);
+  });
+}
+
 export function StateDiagram({ hosts, labels, dark }: StateDiagramProps) {
-  const paths = useMemo(() => hostPaths(hosts, labels), [hosts, labels]);
+  const paths = useSamePaths(useMemo(() => hostPaths(hosts, labels), [hosts, labels]));
   const [large, setLarge] = useState(false);
   const palette = diagramPalette(dark ? 'dark' : 'light');
   // In the enlarged view (projectors) the legend is read from the back of the room too.

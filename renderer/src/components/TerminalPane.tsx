@@ -2,14 +2,15 @@
  * One xterm.js terminal on an engine PTY (the hub owns it; this places it, keeps it fitted, and
  * gives it a search box: Ctrl+Shift+F or the ⌕ button; Enter next, Shift+Enter previous, Esc closes).
  */
-import { useEffect, useRef, useState } from 'react';
+import { memo, useEffect, useRef, useState } from 'react';
 import type { PaneName } from '../../../shared/src/events';
 import type { ApiHostLabel } from '../../../shared/src/lab-api';
 import type { SearchResult, TerminalHub } from '../terminals/terminal-hub';
 
 const SHORTCUTS = 'Ctrl+Shift+F search · Ctrl+Shift+C copy selection · Ctrl+Shift+V paste · Ctrl+C goes to the host';
 
-export function TerminalPane({ hub, host, pane, title }: { hub: TerminalHub; host: ApiHostLabel; pane: PaneName; title: string }) {
+/** Memoized: its props never change, so the column's re-renders (each snapshot) pass it by. */
+export const TerminalPane = memo(function TerminalPane({ hub, host, pane, title }: { hub: TerminalHub; host: ApiHostLabel; pane: PaneName; title: string }) {
   const ref = useRef<HTMLDivElement>(null);
   const input = useRef<HTMLInputElement>(null);
   const [searching, setSearching] = useState(false);
@@ -118,4 +119,4 @@ export function TerminalPane({ hub, host, pane, title }: { hub: TerminalHub; hos
       </div>
     </section>
   );
-}
+});

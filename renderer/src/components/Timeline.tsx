@@ -10,7 +10,7 @@
  * socket tables and the state diagram show the run as it was then; Shift+← / → step it; Esc or
  * "Back to live" returns. While live and not panned, the view follows the newest events.
  */
-import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import { timeOfDay } from '../../../shared/src/figures/instant';
 import { drawTimeline, palette, type DrawStats } from '../timeline/draw';
 import { AXIS_H, GUTTER, hitTest, layout, type Hit } from '../timeline/layout';
@@ -55,7 +55,8 @@ export interface TimelineProps {
 
 const HEIGHT_KEY = 'tcplab.timeline.open';
 
-export function Timeline({ recording, dark, cursor, onCursor, live, utcOffsetMin, pastPaneText, collapsedByDefault = false }: TimelineProps) {
+/** Memoized: it follows the recording itself (useSyncExternalStore), not the workspace's renders. */
+export const Timeline = memo(function Timeline({ recording, dark, cursor, onCursor, live, utcOffsetMin, pastPaneText, collapsedByDefault = false }: TimelineProps) {
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const wrapRef = useRef<HTMLDivElement>(null);
   const viewRef = useRef<TimeView | undefined>(undefined);
@@ -396,7 +397,7 @@ export function Timeline({ recording, dark, cursor, onCursor, live, utcOffsetMin
       )}
     </section>
   );
-}
+});
 
 function HoverCard({ hover, utcOffsetMin }: { hover: { hit: NonNullable<Hit>; x: number; y: number }; utcOffsetMin: number }) {
   const { hit } = hover;
