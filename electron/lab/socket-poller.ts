@@ -55,7 +55,9 @@ export class PollerLines {
   private current: { hostTimeUs: number; request: number; lines: string[] } | undefined;
   private requested = 0;
   private answered = 0;
-  private completeBeforeUs = -Infinity;
+  /** The latest arrived snapshot's start, and the tick it announced. */
+  private latestStartUs = -Infinity;
+  private announcedTickUs = -Infinity;
 
   constructor(private readonly onSnapshot: (snapshot: Snapshot) => void) {}
 
@@ -67,13 +69,14 @@ export class PollerLines {
 
   /**
    * Every snapshot the host began before this host time (µs) has arrived. Snapshots arrive in
-   * order, and after the latest one the next starts at its tick or when a request of ours reaches
-   * the host: with none unanswered, not before the tick the latest one announced (a request sent
-   * later reaches the host after anything we have already heard of happened there). It only
-   * grows: what it says of the past stays true.
+   * order, so those begun before the latest one's start have. After it, the next begins at the
+   * tick it announced, or earlier when a request of ours reaches the host: with every request
+   * sent answered, none begins before that tick (one sent later reaches the host after anything
+   * we have already heard of happened there). A request sent takes the claim back to the latest
+   * start until it is answered, so what was final by it must be remembered (settled-states.ts).
    */
   snapshotsCompleteBeforeUs(): number {
-    return this.completeBeforeUs;
+    return this.answered >= this.requested ? Math.max(this.latestStartUs, this.announcedTickUs) : this.latestStartUs;
   }
 
   line(line: string): void {
@@ -87,8 +90,8 @@ export class PollerLines {
       if (!current) return;
       const readUs = read !== undefined && Number.isFinite(read) && read >= current.hostTimeUs ? read : current.hostTimeUs;
       this.answered = Math.max(this.answered, current.request);
-      const completeBefore = this.answered >= this.requested && nextTick !== undefined && Number.isFinite(nextTick) ? nextTick : current.hostTimeUs;
-      this.completeBeforeUs = Math.max(this.completeBeforeUs, completeBefore);
+      this.latestStartUs = current.hostTimeUs;
+      this.announcedTickUs = nextTick !== undefined && Number.isFinite(nextTick) ? nextTick : -Infinity;
       this.onSnapshot({ hostTimeUs: current.hostTimeUs, readUs, sockets: parseSs(current.lines.join('\n')) });
     } else {
       this.current?.lines.push(line);
