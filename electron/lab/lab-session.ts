@@ -8,7 +8,7 @@ import type { LabEvent, PaneName } from '../../shared/src/events';
 import { isoMicros } from '../../shared/src/events';
 import type { SsSocket } from '../../shared/src/observations';
 import { formatEndpoint } from '../../shared/src/observations';
-import { reconcileHost, type ConnectionHistory, type ObservedState } from '../../shared/src/reconcile';
+import { mayBeOwnSocket, reconcileHost, type ConnectionHistory, type ObservedState } from '../../shared/src/reconcile';
 import { SessionLog, nowMs } from './event-log';
 import { removeRules } from './firewall-ledger';
 import { estimateClockOffset } from './host-clock';
@@ -271,9 +271,13 @@ export class LabSession {
       observations.transitions.push(t);
       this.log.append({ type: 'trace', host: label, hostTimeUs: t.hostTimeUs, local: formatEndpoint(t.local), remote: formatEndpoint(t.remote), from: t.from, to: t.to });
       if (!this.transitionsFinal) this.emitSettledTransitions(false, label);
-      // A connection's first traced state and a traced CLOSED wait for a snapshot taken after
-      // them (see emitSettledTransitions): ask for one now rather than at the next tick.
-      this.currentPoller.get(label)?.pollNow();
+      // A traced CLOSED waits for a snapshot taken after it, and a first traced state the poller
+      // cannot vouch for waits for one too (settled-states.ts): ask for one now rather than at
+      // the next tick. Not for another host's socket: the virtual lab's hosts share one kernel,
+      // so each tracer sees the other's sockets too, and an unanswered request for them would
+      // hold back this host's next first state.
+      const own = observations.ownAddresses;
+      if (own.length === 0 || mayBeOwnSocket(t.local, own)) this.currentPoller.get(label)?.pollNow();
     });
     const traceAvailable = await tracer.start();
     this.tracers.push(tracer);

@@ -219,6 +219,17 @@ interface Snap {
   byKey: Map<string, SsSocket>;
 }
 
+/**
+ * Whether a traced socket with this local end may be the host's own: an address of its own, or
+ * an unspecified one (a listener; reconcileHost decides those by the listening ports). Others are
+ * another host's (the virtual lab's hosts share a kernel, so each tracer sees both).
+ */
+export function mayBeOwnSocket(local: Endpoint, ownAddresses: readonly string[]): boolean {
+  if (isUnspecifiedAddress(local.address)) return true;
+  const address = canonicalAddress(local.address);
+  return ownAddresses.some((own) => canonicalAddress(own) === address);
+}
+
 export function reconcileHost(input: ReconcileInput): ConnectionHistory[] {
   const port = input.port;
   const own = new Set((Array.isArray(input.ownAddresses) ? input.ownAddresses : []).map((a) => canonicalAddress(String(a))));

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Endpoint, SsSocket } from '../../shared/src/observations';
-import { impliedStates, passesInOrder, reconcileHost } from '../../shared/src/reconcile';
+import { impliedStates, mayBeOwnSocket, passesInOrder, reconcileHost } from '../../shared/src/reconcile';
 import type { ConnectionHistory, HostSnapshot, HostTransition, ReconcileInput } from '../../shared/src/reconcile';
 import { parseSs } from '../../shared/src/ss-parser';
 import type { TcpState } from '../../shared/src/tcp-states';
@@ -560,5 +560,15 @@ describe('a SYN_SENT that never leaves that state', () => {
     const histories = reconcileHost(input);
     const synSent = histories.find((h) => h.states.some((s) => s.state === 'SYN_SENT' && s.seen === 'trace'));
     expect(synSent?.local).toBe('198.18.77.1:40001');
+  });
+});
+
+describe('mayBeOwnSocket: which traced sockets a host asks a snapshot for', () => {
+  it("its own addresses (in any spelling) and unspecified ones; not the other host's", () => {
+    expect(mayBeOwnSocket({ address: H1, port: 40000 }, [H1])).toBe(true);
+    expect(mayBeOwnSocket({ address: '::ffff:198.18.99.1', port: 40000 }, [H1])).toBe(true);
+    expect(mayBeOwnSocket({ address: '0.0.0.0', port: PORT }, [H1])).toBe(true);
+    expect(mayBeOwnSocket({ address: '::', port: PORT }, [H1])).toBe(true);
+    expect(mayBeOwnSocket({ address: H2, port: PORT }, [H1])).toBe(false);
   });
 });
