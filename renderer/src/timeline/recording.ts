@@ -19,8 +19,13 @@ import { TimelineModel } from './model';
 import { upperBound } from './scale';
 
 export const CHECKPOINT_EVERY = 512;
-/** How often pane output alone tells the listeners (see `add`). */
-const PANE_OUTPUT_NOTIFY_MS = 250;
+/** How often events the timeline does not draw tell the listeners (see `add`). */
+const UNDRAWN_NOTIFY_MS = 250;
+/**
+ * Events the timeline draws nothing of, only counts: pane output (a flood's), `ss` snapshots and
+ * raw trace lines (several a second while connected; the transitions they become are drawn).
+ */
+const UNDRAWN_EVENTS: ReadonlySet<string> = new Set(['pane-output', 'snapshot', 'trace']);
 
 interface Entry {
   session: string;
@@ -56,7 +61,7 @@ export class Recording {
   private published = 0;
   private lastBuildEnd = -Infinity;
   private publishTimer: ReturnType<typeof setTimeout> | undefined;
-  private paneOutputTimer: ReturnType<typeof setTimeout> | undefined;
+  private undrawnTimer: ReturnType<typeof setTimeout> | undefined;
   /** How many times the model was rebuilt here, and the time that took (ms). */
   readonly rebuilds = { count: 0, ms: 0 };
   /** The latest session seen (a replay has one; a live page sees the workspace's and each run's). */
@@ -128,12 +133,15 @@ export class Recording {
       if (!pane) this.panes.set(key, (pane = { chunks: [], times: [] }));
       pane.chunks.push({ t: event.t, session, data: event.data });
       pane.times.push(event.t);
-      // Pane output changes nothing the timeline draws, only its event count: telling the
-      // listeners every frame of a flood redrew the timeline 60 times a second for nothing.
-      this.paneOutputTimer ??= setTimeout(() => {
-        this.paneOutputTimer = undefined;
+    }
+    if (UNDRAWN_EVENTS.has(event.type)) {
+      // Only the event count changes: telling the listeners at once redrew the timeline 60 times
+      // a second during a flood, and 10 a second for the snapshots of a connected, idle lab
+      // (about half of the idle page's CPU).
+      this.undrawnTimer ??= setTimeout(() => {
+        this.undrawnTimer = undefined;
         this.notifier.schedule();
-      }, PANE_OUTPUT_NOTIFY_MS);
+      }, UNDRAWN_NOTIFY_MS);
       return;
     }
     this.notifier.schedule();
