@@ -388,6 +388,26 @@ describe('the workspace at an instant (the cursor)', () => {
     expect(recording.size).toBe(lostFin.length);
   });
 
+  it('snapshots and trace lines, which it draws nothing of, tell the listeners within 250 ms, not at once; a transition at once', async () => {
+    const recording = new Recording();
+    let heard = 0;
+    recording.subscribe(() => heard++);
+    const wait = (ms: number): Promise<unknown> => new Promise((resolve) => setTimeout(resolve, ms));
+    const clock = lostFin.filter((e) => e.type === 'clock');
+    for (const e of clock) recording.add({ type: 'event', session: '76e328a9', event: e });
+    await wait(20);
+    heard = 0;
+    for (const type of ['snapshot', 'trace'] as const) recording.add({ type: 'event', session: '76e328a9', event: lostFin.find((e) => e.type === type)! });
+    await wait(20);
+    expect(heard).toBe(0);
+    await wait(300);
+    expect(heard).toBe(1);
+    expect(recording.size).toBe(clock.length + 2);
+    recording.add({ type: 'event', session: '76e328a9', event: lostFin.find((e) => e.type === 'transition')! });
+    await wait(20);
+    expect(heard).toBe(2);
+  });
+
   it('pane output up to an instant', () => {
     const recording = new Recording();
     for (const e of lostFin) recording.add({ type: 'event', session: '76e328a9', event: e });
