@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { LabEvent, NewLabEvent } from '../../shared/src/events';
 import { drawTimeline, palette, type Ctx2D } from '../../renderer/src/timeline/draw';
 import { arrowEnds, GUTTER, hitTest, layout, ROW_H } from '../../renderer/src/timeline/layout';
@@ -388,24 +388,28 @@ describe('the workspace at an instant (the cursor)', () => {
     expect(recording.size).toBe(lostFin.length);
   });
 
-  it('snapshots and trace lines, which it draws nothing of, tell the listeners within 250 ms, not at once; a transition at once', async () => {
-    const recording = new Recording();
-    let heard = 0;
-    recording.subscribe(() => heard++);
-    const wait = (ms: number): Promise<unknown> => new Promise((resolve) => setTimeout(resolve, ms));
-    const clock = lostFin.filter((e) => e.type === 'clock');
-    for (const e of clock) recording.add({ type: 'event', session: '76e328a9', event: e });
-    await wait(20);
-    heard = 0;
-    for (const type of ['snapshot', 'trace'] as const) recording.add({ type: 'event', session: '76e328a9', event: lostFin.find((e) => e.type === type)! });
-    await wait(20);
-    expect(heard).toBe(0);
-    await wait(300);
-    expect(heard).toBe(1);
-    expect(recording.size).toBe(clock.length + 2);
-    recording.add({ type: 'event', session: '76e328a9', event: lostFin.find((e) => e.type === 'transition')! });
-    await wait(20);
-    expect(heard).toBe(2);
+  it('snapshots and trace lines, which it draws nothing of, tell the listeners within 250 ms, not at once; a transition at once', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const recording = new Recording();
+      let heard = 0;
+      recording.subscribe(() => heard++);
+      const clock = lostFin.filter((e) => e.type === 'clock');
+      for (const e of clock) recording.add({ type: 'event', session: '76e328a9', event: e });
+      vi.advanceTimersByTime(20);
+      heard = 0;
+      for (const type of ['snapshot', 'trace'] as const) recording.add({ type: 'event', session: '76e328a9', event: lostFin.find((e) => e.type === type)! });
+      vi.advanceTimersByTime(20);
+      expect(heard).toBe(0);
+      vi.advanceTimersByTime(300);
+      expect(heard).toBe(1);
+      expect(recording.size).toBe(clock.length + 2);
+      recording.add({ type: 'event', session: '76e328a9', event: lostFin.find((e) => e.type === 'transition')! });
+      vi.advanceTimersByTime(20);
+      expect(heard).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('pane output up to an instant', () => {
