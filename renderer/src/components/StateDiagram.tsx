@@ -150,7 +150,6 @@ export const StateDiagramSvg = memo(function StateDiagramSvg({ paths, dark, clas
   );
 });
 
-/** The workspace's diagram panel: compact in the side column, enlarged on request (projectors). */
 /**
  * The same object while the paths read the same: the hosts change with every snapshot (several a
  * second), the paths only when a state does, and the SVG is redrawn only then.
@@ -171,6 +170,7 @@ function samePaths(a: Record<string, TcpState[]>, b: Record<string, TcpState[]>)
   });
 }
 
+/** The workspace's diagram panel: compact in the side column, enlarged on request (projectors). */
 export function StateDiagram({ hosts, labels, dark }: StateDiagramProps) {
   const paths = useSamePaths(useMemo(() => hostPaths(hosts, labels), [hosts, labels]));
   const [large, setLarge] = useState(false);
