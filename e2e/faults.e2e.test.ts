@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inHost, skipReason } from '../test/lab/lab-env';
-import { launchBrowser, paneText, screenshot } from './support/browser';
-import { startWebApp, type RunningWebApp } from './support/web-app';
+import { launchBrowser, paneText, screenshot, watchedPage } from './support/browser';
+import { closeWebApp, startWebApp, type RunningWebApp } from './support/web-app';
 
 const CONNECT_TIMEOUT = 90_000;
 
@@ -26,15 +26,11 @@ describe.skipIf(skipReason)('a host that drops, in the browser', () => {
     // The lab's own known_hosts: no first-connection dialog here.
     app = await startWebApp(['--lab', 'local', '--out', join(work, 'runs')]);
     browser = await launchBrowser();
-    page = await browser.newPage();
-    page.on('pageerror', (error) => pageErrors.push(error.stack ?? error.message));
+    page = await watchedPage(browser, pageErrors);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    const code = await app?.stop();
-    if (code !== 0) console.error(app?.output());
-    expect(code).toBe(0);
+    expect(await closeWebApp(app, browser)).toBe(0);
     expect(pageErrors).toEqual([]);
   });
 

@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipReason } from '../test/lab/lab-env';
-import { launchBrowser, paneChars, paneSkippedChars, paneText, peakRssMiB, screenshot, seqCountFor, seqOutputChars } from './support/browser';
+import { launchBrowser, paneChars, paneSkippedChars, paneText, peakRssMiB, screenshot, seqCountFor, seqOutputChars, watchedPage } from './support/browser';
 import { PANE_SCROLLBACK_LINES } from '../shared/src/terminal-flood';
 import { timedEcho } from './support/echo';
-import { startWebApp, type RunningWebApp } from './support/web-app';
+import { closeWebApp, startWebApp, type RunningWebApp } from './support/web-app';
 
 const FLOOD_MB = Number(process.env.TCPLAB_FLOOD_MB ?? 50);
 const CONNECT_TIMEOUT = 90_000;
@@ -35,15 +35,11 @@ describe.skipIf(skipReason)(`a ${FLOOD_MB} MB flood in a pane, in the browser`, 
   beforeAll(async () => {
     app = await startWebApp(['--lab', 'local', '--out', join(mkdtempSync(join(tmpdir(), 'tcplab-e2e-flood-')), 'runs')]);
     browser = await launchBrowser();
-    page = await browser.newPage();
-    page.on('pageerror', (error) => pageErrors.push(error.stack ?? error.message));
+    page = await watchedPage(browser, pageErrors);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    const code = await app?.stop();
-    if (code !== 0) console.error(app?.output());
-    expect(code).toBe(0);
+    expect(await closeWebApp(app, browser)).toBe(0);
     expect(pageErrors).toEqual([]);
   });
 

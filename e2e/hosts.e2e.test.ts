@@ -13,8 +13,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintSha256 } from '../electron/lab/known-hosts';
 import { labDir } from '../electron/lab/virtual-lab';
 import { skipReason } from '../test/lab/lab-env';
-import { launchBrowser, paneText, screenshot } from './support/browser';
-import { startWebApp, type RunningWebApp } from './support/web-app';
+import { launchBrowser, paneText, screenshot, watchedPage } from './support/browser';
+import { closeWebApp, startWebApp, type RunningWebApp } from './support/web-app';
 
 const CONNECT_TIMEOUT = 90_000;
 
@@ -54,15 +54,11 @@ describe.skipIf(skipReason)('the Hosts view, on the virtual lab', () => {
     writeFileSync(knownHosts, '');
     app = await startWebApp(['--hosts', hostsFile, '--known-hosts', knownHosts, '--out', join(work, 'runs')]);
     browser = await launchBrowser();
-    page = await browser.newPage();
-    page.on('pageerror', (error) => pageErrors.push(error.stack ?? error.message));
+    page = await watchedPage(browser, pageErrors);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    const code = await app?.stop();
-    if (code !== 0) console.error(app?.output());
-    expect(code).toBe(0);
+    expect(await closeWebApp(app, browser)).toBe(0);
   });
 
   it('starts with no hosts, says so on connect, and sets up the local virtual lab in one click', async () => {

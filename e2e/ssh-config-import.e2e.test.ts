@@ -13,8 +13,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { labDir } from '../electron/lab/virtual-lab';
 import { labHosts, skipReason } from '../test/lab/lab-env';
-import { launchBrowser, paneText, screenshot } from './support/browser';
-import { startWebApp, type RunningWebApp } from './support/web-app';
+import { launchBrowser, paneText, screenshot, watchedPage } from './support/browser';
+import { closeWebApp, startWebApp, type RunningWebApp } from './support/web-app';
 
 const CONNECT_TIMEOUT = 90_000;
 
@@ -75,15 +75,11 @@ Host lab-h2
     writeFileSync(knownHosts, readFileSync(join(labDir(), 'known_hosts')));
     app = await startWebApp(['--hosts', hostsFile, '--known-hosts', knownHosts, '--out', join(work, 'runs')], 60_000, { HOME: home });
     browser = await launchBrowser();
-    page = await browser.newPage();
-    page.on('pageerror', (error) => pageErrors.push(error.stack ?? error.message));
+    page = await watchedPage(browser, pageErrors);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    const code = await app?.stop();
-    if (code !== 0) console.error(app?.output());
-    expect(code).toBe(0);
+    expect(await closeWebApp(app, browser)).toBe(0);
   });
 
   it('lists the concrete hosts (patterns left out, Include followed, the jump host resolved from its alias)', async () => {

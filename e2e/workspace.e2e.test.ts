@@ -11,8 +11,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintSha256 } from '../electron/lab/known-hosts';
 import { labDir } from '../electron/lab/virtual-lab';
 import { inHost, iptablesRules, skipReason } from '../test/lab/lab-env';
-import { launchBrowser, paneSkippedChars, paneText, screenshot } from './support/browser';
-import { startWebApp, type RunningWebApp } from './support/web-app';
+import { launchBrowser, paneSkippedChars, paneText, screenshot, watchedPage } from './support/browser';
+import { closeWebApp, startWebApp, type RunningWebApp } from './support/web-app';
 
 const CONNECT_TIMEOUT = 90_000; // H1's login shell runs pyenv on every channel: seconds each
 const RUN_TIMEOUT = 120_000;
@@ -44,15 +44,11 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
     writeFileSync(join(work, 'known_hosts'), '');
     app = await startWebApp(['--lab', 'local', '--known-hosts', join(work, 'known_hosts'), '--out', join(work, 'runs')]);
     browser = await launchBrowser({ timeline: 'app-default' }); // what a projector user sees first: the timeline collapsed
-    page = await browser.newPage();
-    page.on('pageerror', (error) => pageErrors.push(error.stack ?? error.message));
+    page = await watchedPage(browser, pageErrors);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    const code = await app?.stop();
-    if (code !== 0) console.error(app?.output());
-    expect(code).toBe(0);
+    expect(await closeWebApp(app, browser)).toBe(0);
     // Ctrl-C on the server cleans up: no rule of the app is left on either host.
     expect(tcplabRules('H1')).toEqual([]);
     expect(tcplabRules('H2')).toEqual([]);

@@ -15,6 +15,13 @@ export const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'test-results',
  * it), so tests and benches of the timeline see it at 1280x720, where the app starts it collapsed;
  * 'app-default' leaves the app's own choice.
  */
+/** A new page of the browser whose uncaught errors are collected in `pageErrors` (tests expect none). */
+export async function watchedPage(browser: BrowserContext, pageErrors: string[]): Promise<Page> {
+  const page = await browser.newPage();
+  page.on('pageerror', (error) => pageErrors.push(error.stack ?? error.message));
+  return page;
+}
+
 export async function launchBrowser(options: { timeline?: 'open' | 'app-default' } = {}): Promise<BrowserContext> {
   const profile = mkdtempSync(join(tmpdir(), 'tcplab-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import type { BrowserContext } from 'playwright-core';
 
 const REPO = join(import.meta.dirname, '..', '..');
 
@@ -55,4 +56,12 @@ export async function startWebApp(args: string[], timeoutMs = 60_000, env: Recor
       return code;
     },
   };
+}
+
+/** Closes the browser, then stops the app with Ctrl-C; prints the server's output unless it exited 0. Resolves with its exit code. */
+export async function closeWebApp(app: RunningWebApp | undefined, browser: BrowserContext | undefined): Promise<number | null | undefined> {
+  await browser?.close();
+  const code = await app?.stop();
+  if (code !== 0) console.error(app?.output());
+  return code;
 }
