@@ -30,6 +30,15 @@ export const LOW_WATERMARK = 96 << 10;
  * turn, so it is not delayed (setImmediate runs right after the turn's I/O callbacks).
  */
 export const MAX_EVENT_BYTES = 64 << 10;
+/**
+ * Output taken in one event-loop turn, at most; then the channel pauses until the next turn.
+ * While a pane is paused, ssh2 keeps buffering what the host sends (its stream holds up to its
+ * 2 MiB window), and on resume a Readable delivers all of it in one synchronous loop, each 64 KiB
+ * through the session log and the relays: 6 MB in one turn in test/lab/engine.test.ts's flood.
+ * A keystroke from the page, or the other host's echo of it, waited behind that (bench:ui's echo
+ * during a flood: p95 104-164 ms in seven runs before, 76 and 88 ms in two after).
+ */
+export const TURN_BYTES = 128 << 10;
 export const SUDO_PROMPT_MARK = '(TCP Lab enters it): ';
 
 export function paneShellCommand(label: string): string {
@@ -51,7 +60,11 @@ export interface PaneEvents {
 
 export class Pane extends EventEmitter<PaneEvents> {
   private unacknowledged = 0;
+  /** Paused for back-pressure (the consumers are behind). */
   private paused = false;
+  /** Output taken this turn, and whether the channel waits for the next turn (TURN_BYTES). */
+  private takenThisTurn = 0;
+  private waitingForTurn = false;
   private readonly decoder = new TextDecoder('utf-8');
   private sudoWatch = '';
   private pending: Buffer[] = [];
@@ -87,6 +100,12 @@ export class Pane extends EventEmitter<PaneEvents> {
       this.paused = true;
       this.channel.pause();
     }
+    if (this.takenThisTurn === 0) setImmediate(() => this.nextTurn()); // after the next turn's I/O callbacks
+    this.takenThisTurn += chunk.length;
+    if (this.takenThisTurn >= TURN_BYTES && !this.waitingForTurn) {
+      this.waitingForTurn = true;
+      this.channel.pause();
+    }
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     if (this.pendingBytes >= MAX_EVENT_BYTES) this.flush();
@@ -97,6 +116,13 @@ export class Pane extends EventEmitter<PaneEvents> {
         this.flush();
       });
     }
+  }
+
+  private nextTurn(): void {
+    this.takenThisTurn = 0;
+    if (!this.waitingForTurn) return;
+    this.waitingForTurn = false;
+    if (!this.paused && !this.closed) this.channel.resume();
   }
 
   private flush(): void {
@@ -127,7 +153,7 @@ export class Pane extends EventEmitter<PaneEvents> {
     this.unacknowledged = Math.max(0, this.unacknowledged - bytes);
     if (this.paused && this.unacknowledged < LOW_WATERMARK) {
       this.paused = false;
-      this.channel.resume();
+      if (!this.waitingForTurn) this.channel.resume();
     }
   }
 

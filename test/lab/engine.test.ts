@@ -1,7 +1,7 @@
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HIGH_WATERMARK, LOW_WATERMARK, Pane } from '../../electron/lab/pane';
+import { HIGH_WATERMARK, LOW_WATERMARK, MAX_EVENT_BYTES, Pane, TURN_BYTES } from '../../electron/lab/pane';
 import { SshHost } from '../../electron/lab/ssh-host';
 import { labDir } from '../../electron/lab/virtual-lab';
 import type { ConnectionStatus } from '../../shared/src/events';
@@ -88,7 +88,18 @@ describe.skipIf(skipReason)('the engine against the virtual lab', () => {
     let xs = 0;
     let tail = '';
     let acking = true;
+    // Output taken per event-loop turn: a ticker that runs once a turn starts each count.
+    let thisTurn = 0;
+    let mostInOneTurn = 0;
+    let ticking = true;
+    const tick = (): void => {
+      thisTurn = 0;
+      if (ticking) setImmediate(tick);
+    };
+    tick();
     pane.on('data', (text, bytes) => {
+      thisTurn += bytes;
+      mostInOneTurn = Math.max(mostInOneTurn, thisTurn);
       received += bytes;
       for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 120) xs++;
       tail = (tail + text).slice(-200);
@@ -110,8 +121,16 @@ describe.skipIf(skipReason)('the engine against the virtual lab', () => {
     expect(peakUnacknowledged).toBeLessThan(HIGH_WATERMARK + 512 * 1024); // bounded
     // The consumer catches up: everything flows again, and every byte arrives.
     acking = true;
+    mostInOneTurn = 0;
     pane.acknowledge(unacknowledged);
     await until(() => tail.includes('FLOOD-DONE\r\n'), 60_000, 'the end of the flood');
+    // What ssh2 buffered meanwhile (up to its 2 MiB window) comes in slices, a turn each, so
+    // that a keystroke or another pane's output is not held up behind all of it.
+    ticking = false;
+    expect(mostInOneTurn).toBeGreaterThan(0);
+    // A turn's slice, what the turn before left for its coalescing flush (under an event's
+    // worth), and the SSH packet (32 KiB) that crossed the line. Without slices: 6 MB.
+    expect(mostInOneTurn).toBeLessThanOrEqual(TURN_BYTES + MAX_EVENT_BYTES + 32 * 1024);
     expect(xs).toBe(total + 1); // every x, plus the one in the echoed command line (`tr '\0' x`)
     expect(LOW_WATERMARK).toBeLessThan(HIGH_WATERMARK);
     pane.close();
