@@ -20,7 +20,7 @@
  * Goals (issue 3, section 8): p95 transition -> UI <= 150 ms; flood ratio >= 0.3; echo p95 <= 100 ms.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -41,6 +41,8 @@ const FLOOD_MB = Number(process.env.BENCH_FLOOD_MB ?? 100);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 /** BENCH_TRACE=1: Chromium's own trace of the flood; prints, per thread of every browser process, where the time went. */
 const TRACE = process.env.BENCH_TRACE === '1';
+/** BENCH_KEEP=1: keep the run's session logs (about 235 MB, most of it the flood) to study them. */
+const KEEP = process.env.BENCH_KEEP === '1';
 const PORT = 7777;
 
 type Host = 'H1' | 'H2';
@@ -331,6 +333,8 @@ async function main(): Promise<void> {
       await app.stop();
     }
   } finally {
+    if (KEEP) console.log(`session logs kept in ${out}`);
+    else rmSync(dirname(out), { recursive: true, force: true });
     releaseLabLock();
   }
 }
