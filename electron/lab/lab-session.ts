@@ -255,6 +255,10 @@ export class LabSession {
       this.log.append({ type: 'snapshot', host: label, hostTimeUs: snapshot.hostTimeUs, readUs: snapshot.readUs, sockets: snapshot.sockets });
       if (!this.transitionsFinal) this.emitSettledTransitions(false, label);
     });
+    // A snapshot under way vouches for every earlier one (SocketPoller.snapshotsCompleteBeforeUs).
+    poller.on('started', () => {
+      if (!this.transitionsFinal) this.emitSettledTransitions(false, label);
+    });
     poller.on('error', (error) => this.log.append({ type: 'note', host: label, text: error.message }));
     await poller.start();
     this.pollers.push(poller);

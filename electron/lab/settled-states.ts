@@ -13,8 +13,9 @@
  *   mid-connection). Snapshots arrive in order, so it is final once one taken at or after the
  *   state's time is in, or once the poller says no snapshot taken before that time is still to
  *   come (SocketPoller.snapshotsCompleteBeforeUs: no request of ours unanswered, and its next
- *   tick after the state). The second is the usual case and costs no `ss` round trip: on a busy
- *   2-core machine that round trip was 50-100 ms, the largest part of the server's
+ *   tick after the state; or a snapshot begun after the state under way, known from its first
+ *   line, before its `ss` has run). The second is the usual case and costs no `ss` round trip:
+ *   on a busy 2-core machine that round trip was 50-100 ms, the largest part of the server's
  *   kernel -> screen time for ESTABLISHED (bench:ui).
  * - A traced CLOSED from FIN_WAIT1, FIN_WAIT2 or CLOSING: the tracepoint reports entering
  *   TIME_WAIT as FIN_WAIT2/CLOSING -> CLOSE (the kernel frees the full socket and carries on with

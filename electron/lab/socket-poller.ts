@@ -59,7 +59,11 @@ export class PollerLines {
   private latestStartUs = -Infinity;
   private announcedTickUs = -Infinity;
 
-  constructor(private readonly onSnapshot: (snapshot: Snapshot) => void) {}
+  /** onStart: a snapshot has begun (its first line is in), which may settle states at once. */
+  constructor(
+    private readonly onSnapshot: (snapshot: Snapshot) => void,
+    private readonly onStart: () => void = () => {},
+  ) {}
 
   /** The id to send for a snapshot now (a line of its own on the script's stdin). */
   nextRequest(): string {
@@ -74,15 +78,20 @@ export class PollerLines {
    * sent answered, none begins before that tick (one sent later reaches the host after anything
    * we have already heard of happened there). A request sent takes the claim back to the latest
    * start until it is answered, so what was final by it must be remembered (settled-states.ts).
+   * While a snapshot is under way, every one begun before it has arrived whatever was asked: the
+   * claim is at least its start, known from its first line, an `ss` run before its end.
    */
   snapshotsCompleteBeforeUs(): number {
-    return this.answered >= this.requested ? Math.max(this.latestStartUs, this.announcedTickUs) : this.latestStartUs;
+    const arrived = this.answered >= this.requested ? Math.max(this.latestStartUs, this.announcedTickUs) : this.latestStartUs;
+    const underWayUs = this.current && Number.isFinite(this.current.hostTimeUs) ? this.current.hostTimeUs : -Infinity;
+    return Math.max(arrived, underWayUs);
   }
 
   line(line: string): void {
     if (line.startsWith('@@snapshot ')) {
       const [hostTimeUs, request] = line.slice(11).split(' ');
       this.current = { hostTimeUs: Number(hostTimeUs), request: Number(request || 0), lines: [] };
+      this.onStart();
     } else if (line === '@@end' || line.startsWith('@@end ')) {
       const [read, nextTick] = line.slice(6).split(' ').map(Number);
       const current = this.current;
@@ -99,9 +108,12 @@ export class PollerLines {
   }
 }
 
-export class SocketPoller extends EventEmitter<{ snapshot: [Snapshot]; error: [Error] }> {
+export class SocketPoller extends EventEmitter<{ snapshot: [Snapshot]; started: []; error: [Error] }> {
   private channel: ClientChannel | undefined;
-  private readonly lines = new PollerLines((snapshot) => this.emit('snapshot', snapshot));
+  private readonly lines = new PollerLines(
+    (snapshot) => this.emit('snapshot', snapshot),
+    () => this.emit('started'),
+  );
 
   constructor(
     private readonly host: SshHost,

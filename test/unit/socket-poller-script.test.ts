@@ -71,9 +71,13 @@ describe.skipIf(!haveSs)('the socket poller script (bash, ss)', () => {
     expect(await exited).toBe(0);
   });
 
-  it('with a request unanswered, claims only up to the latest snapshot it has', () => {
+  it('with a request unanswered, claims only up to the latest snapshot it has, or the one under way', () => {
     const snapshots: Snapshot[] = [];
-    const lines = new PollerLines((s) => snapshots.push(s));
+    let started = 0;
+    const lines = new PollerLines(
+      (s) => snapshots.push(s),
+      () => started++,
+    );
     lines.line('@@snapshot 1000 ');
     lines.line('@@end 1500 201000');
     expect(lines.snapshotsCompleteBeforeUs()).toBe(201000);
@@ -81,11 +85,16 @@ describe.skipIf(!haveSs)('the socket poller script (bash, ss)', () => {
     // Sent after the claim: the host may take it before the tick.
     expect(lines.snapshotsCompleteBeforeUs()).toBe(1000);
     lines.nextRequest(); // 2
-    // A tick's snapshot arrives while both requests are in transit: the next may start at any time.
+    // A tick's snapshot begins while both requests are in transit: every snapshot before it is in.
     lines.line('@@snapshot 201000 ');
+    expect(started).toBe(2);
+    expect(lines.snapshotsCompleteBeforeUs()).toBe(201000);
+    // It arrives; the next may start at any time.
     lines.line('@@end 201400 401000');
     expect(lines.snapshotsCompleteBeforeUs()).toBe(201000);
+    // The first request's snapshot begins: the claim moves to its start before `ss` has run.
     lines.line('@@snapshot 210000 1');
+    expect(lines.snapshotsCompleteBeforeUs()).toBe(210000);
     lines.line('@@end 210300 401000');
     expect(lines.snapshotsCompleteBeforeUs()).toBe(210000);
     lines.line('@@snapshot 210400 2');
@@ -104,6 +113,7 @@ describe.skipIf(!haveSs)('the socket poller script (bash, ss)', () => {
     const lines = new PollerLines((s) => snapshots.push(s));
     lines.line('@@snapshot 1000');
     lines.line('@@end');
+    lines.line('@@snapshot not-a-time');
     expect(snapshots).toEqual([{ hostTimeUs: 1000, readUs: 1000, sockets: [] }]);
     expect(lines.snapshotsCompleteBeforeUs()).toBe(1000);
   });
