@@ -770,7 +770,7 @@ export class ExperimentRun {
   private historiesByRun(label: LabHostLabel): { ours: ConnectionHistory[]; earlier: ConnectionHistory[] } {
     const histories = this.session.observations.get(label)!.histories();
     const start = this.runStartUs.get(label);
-    if (start === undefined) return { ours: histories, earlier: [] };
+    if (start === undefined) return { ours: [...histories], earlier: [] };
     const isOurs = (c: ConnectionHistory): boolean => (c.states[0]?.hostTimeUs ?? 0) >= start;
     return { ours: histories.filter(isOurs), earlier: histories.filter((c) => !isOurs(c)) };
   }

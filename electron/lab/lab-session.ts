@@ -43,6 +43,7 @@ export class HostObservations {
   ownAddresses: string[] = [];
   private lastKey = '';
   private sameRun = 0;
+  private reconciled: { inputs: readonly unknown[]; histories: readonly ConnectionHistory[] } | undefined;
 
   constructor(readonly port: number) {}
 
@@ -59,14 +60,26 @@ export class HostObservations {
     this.lastKey = key;
   }
 
-  histories(): ConnectionHistory[] {
-    return reconcileHost({
+  /**
+   * The host's connections, reconciled from everything observed so far. Reconciling goes over
+   * the whole session each time, and the session asks about 30 times a second (each snapshot,
+   * trace event and snapshot start, and its 100 ms tick): a quarter of the server's CPU in a
+   * bench:ui run, in bursts at the moments a transition has to reach the screen. Most asks find
+   * nothing new, so the last answer is kept until an input changes (transitions are only
+   * appended, snapshots appended or the last replaced, the rest replaced whole).
+   */
+  histories(): readonly ConnectionHistory[] {
+    const inputs = [this.transitions.length, this.snapshots.length, this.snapshots.at(-1), this.traceAvailable, this.ownAddresses] as const;
+    if (this.reconciled && inputs.every((input, i) => input === this.reconciled!.inputs[i])) return this.reconciled.histories;
+    const histories = reconcileHost({
       ownAddresses: this.ownAddresses,
       port: this.port,
       transitions: this.transitions,
       snapshots: this.snapshots,
       traceAvailable: this.traceAvailable,
     });
+    this.reconciled = { inputs, histories };
+    return histories;
   }
 
   latestSnapshot(): Snapshot | undefined {
