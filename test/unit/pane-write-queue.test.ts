@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PaneWriteQueue } from '../../renderer/src/terminals/write-queue';
+import { PaneWriteQueue, WRITE_PIECE_CHARS } from '../../renderer/src/terminals/write-queue';
 import { plainTailCut } from '../../shared/src/terminal-flood';
 import { COLS, ROWS, chunked, cutAt, floodLines, newTerminal, writeAll, type Screen } from './support/terminal-compare';
 
@@ -64,6 +64,34 @@ describe('PaneWriteQueue fast-forward', () => {
     const result = await bothWays([`${'x'.repeat(70)}\x1b[?10`, '49h\r\n', ...chunked(floodLines(500), 64)]);
     expect(result.queued).toEqual(result.direct);
     expect(result.direct.rows.length).toBe(ROWS); // the alternate screen: no scrollback
+  });
+
+  it('hands a long chunk to xterm in pieces, cut through a surrogate pair or an escape sequence, and still matches', async () => {
+    // Each chunk is cut every WRITE_PIECE_CHARS: the emoji's two halves, and "\x1b[31m", straddle a cut.
+    const emoji = `${'x'.repeat(WRITE_PIECE_CHARS - 1)}😀é—\r\n`;
+    const colour = `${'y'.repeat(WRITE_PIECE_CHARS - 1)}\x1b[31mred\x1b[0m\r\n`;
+    expect(emoji.slice(WRITE_PIECE_CHARS - 1, WRITE_PIECE_CHARS + 1)).toBe('😀');
+    expect(colour.slice(WRITE_PIECE_CHARS - 1, WRITE_PIECE_CHARS + 4)).toBe('\x1b[31m');
+    // One at a time: each wraps over 200 rows, more than the terminals keep.
+    for (const [chunk, shows] of [
+      [emoji, '😀é—'],
+      [colour, 'red'],
+    ] as const) {
+      const result = await bothWays(['$ ', chunk, 'end$ ']);
+      expect(result.queued).toEqual(result.direct);
+      expect(result.queued.rows.join('\n')).toContain(shows);
+      expect(result.doneOrder).toEqual([0, 1, 2]);
+    }
+    // What xterm was handed, piece by piece (a real terminal, its write watched).
+    const { term } = newTerminal();
+    const handed: number[] = [];
+    const write = term.write.bind(term);
+    term.write = (data: string | Uint8Array, callback?: () => void) => {
+      handed.push(data.length);
+      write(data, callback);
+    };
+    await new Promise<void>((resolve) => new PaneWriteQueue(term).write(emoji + colour, resolve));
+    expect(handed).toEqual([WRITE_PIECE_CHARS, WRITE_PIECE_CHARS, emoji.length + colour.length - 2 * WRITE_PIECE_CHARS]);
   });
 
   it('matches writing everything for any mix of output, cut anywhere', async () => {

@@ -30,6 +30,15 @@ export const IN_FLIGHT_CHARS = 128 * 1024;
  */
 export const PACED_CHARS = 32 * 1024;
 export const PACE_MS = 16;
+/**
+ * The most handed to xterm in one write call. xterm parses its writes in a loop that yields the
+ * page's main thread (for 0 ms) once 12 ms have gone, but only between writes: a flood's 64 KiB
+ * chunk, parsed while the pane's scrollback still fills (a new line allocated for each), held it
+ * 100-240 ms at once (the page's CPU profile, bench:ui's flood), and a keystroke's echo in
+ * another pane waited for it. A 4 KiB piece takes 2-13 ms (@xterm/headless, warm and cold).
+ * xterm's parser takes sequences and characters split across writes.
+ */
+export const WRITE_PIECE_CHARS = 4096;
 
 export interface QueueLimits {
   inFlightChars: number;
@@ -107,12 +116,15 @@ export class PaneWriteQueue {
       this.handedSinceTick += next.data.length;
       this.inFlightChars += next.data.length;
       if (!next.safe) this.inFlightUnsafe++;
-      this.term.write(next.data, () => {
+      const whenParsed = (): void => {
         this.inFlightChars -= next.data.length;
         if (!next.safe) this.inFlightUnsafe--;
         for (const done of next.done) done();
         this.pump();
-      });
+      };
+      const lastPieceAt = Math.max(0, Math.ceil(next.data.length / WRITE_PIECE_CHARS) - 1) * WRITE_PIECE_CHARS;
+      for (let at = 0; at < lastPieceAt; at += WRITE_PIECE_CHARS) this.term.write(next.data.slice(at, at + WRITE_PIECE_CHARS));
+      this.term.write(next.data.slice(lastPieceAt), whenParsed);
     }
   }
 
