@@ -36,7 +36,8 @@ export const MAX_EVENT_BYTES = 64 << 10;
  * 2 MiB window), and on resume a Readable delivers all of it in one synchronous loop, each 64 KiB
  * through the session log and the relays: 6 MB in one turn in test/lab/engine.test.ts's flood.
  * A keystroke from the page, or the other host's echo of it, waited behind that (bench:ui's echo
- * during a flood: p95 104-164 ms in seven runs before, 76 and 88 ms in two after).
+ * during a flood: p95 104-164 ms in seven runs before, 65-119 ms in eight after; the rest was the
+ * page's, see WRITE_PIECE_CHARS in renderer/src/terminals/write-queue.ts).
  */
 export const TURN_BYTES = 128 << 10;
 export const SUDO_PROMPT_MARK = '(TCP Lab enters it): ';
