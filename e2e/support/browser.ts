@@ -10,11 +10,6 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 export const CHROMIUM = process.env.TCPLAB_CHROMIUM ?? '/usr/bin/chromium';
 export const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'test-results', 'e2e');
 
-/**
- * `timeline: 'open'` (the default) is a user who opened the timeline before (the app remembers
- * it), so tests and benches of the timeline see it at 1280x720, where the app starts it collapsed;
- * 'app-default' leaves the app's own choice.
- */
 /** A new page of the browser whose uncaught errors are collected in `pageErrors` (tests expect none). */
 export async function watchedPage(browser: BrowserContext, pageErrors: string[]): Promise<Page> {
   const page = await browser.newPage();
@@ -22,6 +17,11 @@ export async function watchedPage(browser: BrowserContext, pageErrors: string[])
   return page;
 }
 
+/**
+ * `timeline: 'open'` (the default) is a user who opened the timeline before (the app remembers
+ * it), so tests and benches of the timeline see it at 1280x720, where the app starts it collapsed;
+ * 'app-default' leaves the app's own choice.
+ */
 export async function launchBrowser(options: { timeline?: 'open' | 'app-default' } = {}): Promise<BrowserContext> {
   const profile = mkdtempSync(join(tmpdir(), 'tcplab-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
