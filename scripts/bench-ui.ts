@@ -37,10 +37,13 @@ import { startWebApp } from '../e2e/support/web-app';
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 /** BENCH_FLOOD_MB: a smaller flood for iterating; the README's numbers use the full 100 MB. */
 const FLOOD_MB = Number(process.env.BENCH_FLOOD_MB ?? 100);
-/** BENCH_PROFILE=1: a CPU profile of the page during the flood; prints the top functions by self time. */
-const PROFILE = process.env.BENCH_PROFILE === '1';
-/** BENCH_TRACE=1: Chromium's own trace of the flood; prints, per thread of every browser process, where the time went. */
-const TRACE = process.env.BENCH_TRACE === '1';
+/** Which part of the bench a profile or trace covers: `1` (or `flood`) the flood, `transitions` the connections. */
+type Phase = 'flood' | 'transitions' | undefined;
+const phase = (value: string | undefined): Phase => (value === '1' || value === 'flood' ? 'flood' : value === 'transitions' ? 'transitions' : undefined);
+/** BENCH_PROFILE=1|transitions: a CPU profile of the page during that phase; prints the top functions by self time. */
+const PROFILE = phase(process.env.BENCH_PROFILE);
+/** BENCH_TRACE=1|transitions: Chromium's own trace of that phase; prints, per thread of every browser process, where the time went. */
+const TRACE = phase(process.env.BENCH_TRACE);
 /** BENCH_KEEP=1: keep the run's session logs (about 235 MB, most of it the flood) to study them. */
 const KEEP = process.env.BENCH_KEEP === '1';
 const PORT = 7777;
@@ -89,8 +92,28 @@ interface ProfileNode {
   hitCount?: number;
 }
 
+/** Starts the page's CPU profiler (1 ms samples); the returned function stops it and resolves with the profile. */
+async function startProfile(page: Page): Promise<() => Promise<Profile>> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 1000 });
+  await cdp.send('Profiler.start');
+  return async () => {
+    const { profile } = await cdp.send('Profiler.stop');
+    await cdp.detach();
+    return profile;
+  };
+}
+
+interface Profile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples?: number[];
+}
+
 /** Self time per function (name, file, line), the top 25, from a CDP CPU profile. */
-function printProfile(profile: { nodes: ProfileNode[]; startTime: number; endTime: number; samples?: number[] }): void {
+function printProfile(what: string, profile: Profile): void {
   const totalSamples = profile.samples?.length ?? 0;
   const byNode = new Map<number, number>();
   for (const id of profile.samples ?? []) byNode.set(id, (byNode.get(id) ?? 0) + 1);
@@ -101,7 +124,7 @@ function printProfile(profile: { nodes: ProfileNode[]; startTime: number; endTim
     byFunction.set(name, (byFunction.get(name) ?? 0) + (byNode.get(node.id) ?? 0));
   }
   const ms = (profile.endTime - profile.startTime) / 1000;
-  console.log(`page CPU profile, ${ms.toFixed(0)} ms, ${totalSamples} samples; self time:`);
+  console.log(`page CPU profile of ${what}, ${ms.toFixed(0)} ms, ${totalSamples} samples; self time:`);
   for (const [name, n] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${((100 * n) / Math.max(1, totalSamples)).toFixed(1).padStart(5)}%  ${name}`);
 }
 
@@ -129,23 +152,29 @@ async function startTrace(page: Page): Promise<() => Promise<TraceEvent[]>> {
   };
 }
 
-/** Busy time per thread (top-level tasks only) and its busiest events (nested ones counted in their parents too). */
-function printTrace(events: TraceEvent[], seconds: number): void {
+/**
+ * Busy time per thread (top-level tasks only) and its busiest events (nested ones counted in their
+ * parents too): milliseconds per second, and how many a second in brackets.
+ */
+function printTrace(what: string, events: TraceEvent[], seconds: number): void {
   const threads = new Map<string, string>();
   for (const e of events) if (e.ph === 'M' && e.name === 'thread_name') threads.set(`${e.pid}:${e.tid}`, `${e.args?.name ?? '?'} (${e.pid})`);
-  const totals = new Map<string, Map<string, number>>();
+  const totals = new Map<string, Map<string, { ms: number; count: number }>>();
   for (const e of events) {
     if (e.ph !== 'X' || e.dur === undefined) continue;
     const thread = threads.get(`${e.pid}:${e.tid}`) ?? `${e.pid}:${e.tid}`;
     let perName = totals.get(thread);
     if (!perName) totals.set(thread, (perName = new Map()));
-    perName.set(e.name, (perName.get(e.name) ?? 0) + e.dur / 1000);
+    const total = perName.get(e.name) ?? { ms: 0, count: 0 };
+    total.ms += e.dur / 1000;
+    total.count++;
+    perName.set(e.name, total);
   }
-  console.log(`trace of the flood (${seconds.toFixed(1)} s), ms per second of flood, per thread:`);
+  console.log(`trace of ${what} (${seconds.toFixed(1)} s), ms per second, per thread:`);
   for (const [thread, perName] of totals) {
-    const top = [...perName].sort((a, b) => b[1] - a[1]).slice(0, thread.startsWith("CrRendererMain") ? 30 : 10);
-    if (top[0]![1] / seconds < 20) continue;
-    console.log(`  ${thread}: ${top.map(([name, ms]) => `${name} ${(ms / seconds).toFixed(0)}`).join(', ')}`);
+    const top = [...perName].sort((a, b) => b[1].ms - a[1].ms).slice(0, thread.startsWith('CrRendererMain') ? 30 : 10);
+    if (top[0]![1].ms / seconds < 20) continue;
+    console.log(`  ${thread}: ${top.map(([name, { ms, count }]) => `${name} ${(ms / seconds).toFixed(0)} (${(count / seconds).toFixed(0)})`).join(', ')}`);
   }
 }
 
@@ -218,6 +247,9 @@ async function main(): Promise<void> {
           }
         }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'] });
       })()`);
+      const transitionsProfile = PROFILE === 'transitions' ? await startProfile(page) : undefined;
+      const transitionsTrace = TRACE === 'transitions' ? await startTrace(page) : undefined;
+      const transitionsStart = performance.now();
       for (let run = 1; run <= RUNS; run++) {
         await type(page, 'H2', 'upper', `nc -l ${PORT}`);
         // From the socket table: the diagram keeps showing H2's last connection (CLOSED) until a new one starts.
@@ -237,6 +269,8 @@ async function main(): Promise<void> {
         await new Promise((resolve) => setTimeout(resolve, 500));
         process.stdout.write(`transition run ${run}/${RUNS} done\n`);
       }
+      if (transitionsProfile) printProfile('the connections', await transitionsProfile());
+      if (transitionsTrace) printTrace('the connections', await transitionsTrace(), (performance.now() - transitionsStart) / 1000);
       const seen = await page.evaluate<Array<{ host: Host; state: string; t: number }>>('window.__seen');
       const events = readEvents(out);
       const offsets = new Map<string, number>();
@@ -277,13 +311,8 @@ async function main(): Promise<void> {
       const before = await paneChars(page, 'H1', 'upper');
       const skippedBefore = await paneSkippedChars(page, 'H1', 'upper');
       const rssBefore = peakRssMiB(app.pid);
-      const cdp = PROFILE ? await page.context().newCDPSession(page) : undefined;
-      if (cdp) {
-        await cdp.send('Profiler.enable');
-        await cdp.send('Profiler.setSamplingInterval', { interval: 1000 });
-        await cdp.send('Profiler.start');
-      }
-      const trace = TRACE ? await startTrace(page) : undefined;
+      const floodProfile = PROFILE === 'flood' ? await startProfile(page) : undefined;
+      const floodTrace = TRACE === 'flood' ? await startTrace(page) : undefined;
       // The flood's end is watched in the page, through the pane's drawn-character counter, every
       // 20 ms: from here, each look is a Playwright round trip (CDP, a function compiled and run
       // in the page), and 50 of them a second loaded the page this measures. Reading the
@@ -306,8 +335,8 @@ async function main(): Promise<void> {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       const uiSeconds = ((await end) - floodStart) / 1000;
-      if (cdp) printProfile((await cdp.send('Profiler.stop')).profile);
-      if (trace) printTrace(await trace(), uiSeconds);
+      if (floodProfile) printProfile('the flood', await floodProfile());
+      if (floodTrace) printTrace('the flood', await floodTrace(), uiSeconds);
       await until('the prompt after the flood', async () => /\n\d+\nFLOOD-END\n\[\d\d:\d\d:\d\d\] H1[#$] \s*$/.test(await paneText(page, 'H1', 'upper')));
       const drawn = (await paneChars(page, 'H1', 'upper')) - before;
       const skipped = (await paneSkippedChars(page, 'H1', 'upper')) - skippedBefore;
