@@ -121,7 +121,8 @@ export function impliedStates(from: TcpState, to: TcpState): TcpState[] {
   return [];
 }
 
-interface Tr {
+/** A trace event as reconciling uses it. (This and the helpers below are shared with the reference build, test/unit/reconcile-reference.ts.) */
+export interface Tr {
   t: number;
   from: TcpState;
   to: TcpState;
@@ -129,35 +130,35 @@ interface Tr {
   remote: Endpoint;
 }
 
-const CLOSES_INTO_TIMEWAIT: ReadonlySet<TcpState> = new Set<TcpState>(['FIN_WAIT1', 'FIN_WAIT2', 'CLOSING']);
-const TIMEWAIT_SUBSTATES: ReadonlySet<TcpState> = new Set<TcpState>(['FIN_WAIT2', 'TIME_WAIT']);
+export const CLOSES_INTO_TIMEWAIT: ReadonlySet<TcpState> = new Set<TcpState>(['FIN_WAIT1', 'FIN_WAIT2', 'CLOSING']);
+export const TIMEWAIT_SUBSTATES: ReadonlySet<TcpState> = new Set<TcpState>(['FIN_WAIT2', 'TIME_WAIT']);
 
-function endpointKey(e: Endpoint): string {
+export function endpointKey(e: Endpoint): string {
   return `${canonicalAddress(e.address)}|${e.port === null ? '*' : e.port}`;
 }
 
-function tupleKey(local: Endpoint, remote: Endpoint): string {
+export function tupleKey(local: Endpoint, remote: Endpoint): string {
   return `${endpointKey(local)} ${endpointKey(remote)}`;
 }
 
-function isEndpoint(e: unknown): e is Endpoint {
+export function isEndpoint(e: unknown): e is Endpoint {
   if (typeof e !== 'object' || e === null) return false;
   const r = e as Record<string, unknown>;
   return typeof r.address === 'string' && (r.port === null || (typeof r.port === 'number' && Number.isFinite(r.port)));
 }
 
 /** A listener's (or unconnected socket's) remote end: unspecified address with port 0 -> `*`. */
-function normalizeRemote(e: Endpoint): Endpoint {
+export function normalizeRemote(e: Endpoint): Endpoint {
   if (e.port === 0 && isUnspecifiedAddress(e.address)) return { address: e.address, port: null };
   return { address: e.address, port: e.port };
 }
 
-function touchesPort(local: Endpoint, remote: Endpoint, port: number): boolean {
+export function touchesPort(local: Endpoint, remote: Endpoint, port: number): boolean {
   return local.port === port || remote.port === port;
 }
 
 /** Builds the histories of one tuple; a new history starts after CLOSED (a new incarnation). */
-class HistoryBuilder {
+export class HistoryBuilder {
   readonly histories: ObservedState[][] = [];
   private current: ObservedState[] | null = null;
 
@@ -219,6 +220,89 @@ interface Snap {
   byKey: Map<string, SsSocket>;
 }
 
+/** What reconciling takes from one snapshot for one port; it never changes, so it is kept (below). */
+interface ParsedSnapshot {
+  port: number;
+  snap: Snap;
+  /** Ports this snapshot shows a listener on (any port: a listener decides traced 0.0.0.0 sockets). */
+  listenPorts: number[];
+  /** The port's tuples as ss named their ends, in ss's order. */
+  endpoints: Array<[string, { local: Endpoint; remote: Endpoint }]>;
+}
+
+/**
+ * Each snapshot is parsed once, not at every reconciliation: a session reconciles each host several
+ * times a second over all the snapshots it kept, thousands in a long session.
+ */
+const parsedSnapshots = new WeakMap<HostSnapshot, ParsedSnapshot>();
+
+function parseSnapshot(snapshot: HostSnapshot, port: number): ParsedSnapshot {
+  const known = parsedSnapshots.get(snapshot);
+  if (known && known.port === port) return known;
+  const byKey = new Map<string, SsSocket>();
+  const listenPorts: number[] = [];
+  const endpoints: ParsedSnapshot['endpoints'] = [];
+  for (const socket of snapshot.sockets) {
+    if (!socket || !isEndpoint(socket.local) || !isEndpoint(socket.peer)) continue;
+    if (socket.state === 'LISTEN' && socket.local.port !== null) listenPorts.push(socket.local.port);
+    if (!touchesPort(socket.local, socket.peer, port)) continue;
+    const key = tupleKey(socket.local, socket.peer);
+    if (!byKey.has(key)) {
+      byKey.set(key, socket);
+      endpoints.push([key, { local: socket.local, remote: socket.peer }]);
+    }
+  }
+  const readUs = typeof snapshot.readUs === 'number' && Number.isFinite(snapshot.readUs) && snapshot.readUs >= snapshot.hostTimeUs ? snapshot.readUs : snapshot.hostTimeUs;
+  const parsed: ParsedSnapshot = { port, snap: { t: snapshot.hostTimeUs, seenUs: readUs, byKey }, listenPorts, endpoints };
+  parsedSnapshots.set(snapshot, parsed);
+  return parsed;
+}
+
+/**
+ * The snapshots in time order, and in which of them each tuple appears: a tuple's history is built
+ * from its own appearances, not by walking every snapshot of the session for each tuple (which
+ * made reconciling grow with the square of a session's length).
+ */
+class Snapshots {
+  private readonly appearances = new Map<string, number[]>();
+
+  constructor(readonly list: readonly Snap[]) {
+    list.forEach((snap, index) => {
+      for (const key of snap.byKey.keys()) {
+        const seen = this.appearances.get(key);
+        if (seen) seen.push(index);
+        else this.appearances.set(key, [index]);
+      }
+    });
+  }
+
+  get length(): number {
+    return this.list.length;
+  }
+
+  /** The index of the first snapshot taken at or after `t` (the length when none is). */
+  firstAtOrAfter(t: number): number {
+    return lowerBound(this.list.length, (i) => this.list[i]!.t >= t);
+  }
+
+  /** The indices of the snapshots listing the tuple, in order. */
+  appearancesOf(key: string): readonly number[] {
+    return this.appearances.get(key) ?? [];
+  }
+}
+
+/** The first of 0 .. length-1 for which `isAtOrAfter` holds (it holds for all after it), or `length`. */
+function lowerBound(length: number, isAtOrAfter: (index: number) => boolean): number {
+  let low = 0;
+  let high = length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (isAtOrAfter(middle)) high = middle;
+    else low = middle + 1;
+  }
+  return low;
+}
+
 /**
  * Whether a traced socket with this local end may be the host's own: an address of its own, or
  * an unspecified one (a listener; reconcileHost decides those by the listening ports). Others are
@@ -236,23 +320,17 @@ export function reconcileHost(input: ReconcileInput): ConnectionHistory[] {
 
   // Snapshots, in time order, keyed by tuple; only sockets of the experiment port.
   const listenPorts = new Set<number>();
-  const snaps: Snap[] = [];
+  const list: Snap[] = [];
   const ssEndpoints = new Map<string, { local: Endpoint; remote: Endpoint }>();
   for (const snapshot of Array.isArray(input.snapshots) ? input.snapshots : []) {
     if (!snapshot || !Number.isFinite(snapshot.hostTimeUs) || !Array.isArray(snapshot.sockets)) continue;
-    const byKey = new Map<string, SsSocket>();
-    for (const socket of snapshot.sockets) {
-      if (!socket || !isEndpoint(socket.local) || !isEndpoint(socket.peer)) continue;
-      if (socket.state === 'LISTEN' && socket.local.port !== null) listenPorts.add(socket.local.port);
-      if (!touchesPort(socket.local, socket.peer, port)) continue;
-      const key = tupleKey(socket.local, socket.peer);
-      if (!byKey.has(key)) byKey.set(key, socket);
-      if (!ssEndpoints.has(key)) ssEndpoints.set(key, { local: socket.local, remote: socket.peer });
-    }
-    const readUs = typeof snapshot.readUs === 'number' && Number.isFinite(snapshot.readUs) && snapshot.readUs >= snapshot.hostTimeUs ? snapshot.readUs : snapshot.hostTimeUs;
-    snaps.push({ t: snapshot.hostTimeUs, seenUs: readUs, byKey });
+    const parsed = parseSnapshot(snapshot, port);
+    for (const listenPort of parsed.listenPorts) listenPorts.add(listenPort);
+    for (const [key, ends] of parsed.endpoints) if (!ssEndpoints.has(key)) ssEndpoints.set(key, ends);
+    list.push(parsed.snap);
   }
-  snaps.sort((a, b) => a.t - b.t);
+  list.sort((a, b) => a.t - b.t);
+  const snaps = new Snapshots(list);
 
   // Transitions of this host and port, in time order (stable: ties keep trace order).
   const trs: Tr[] = [];
@@ -319,7 +397,7 @@ export function reconcileHost(input: ReconcileInput): ConnectionHistory[] {
  * transition out of SYN_SENT with the same local address and remote end (or, failing that, of the
  * first later snapshot listing such a socket).
  */
-function attachUnassignedPorts(trs: Tr[], snaps: Snap[]): void {
+function attachUnassignedPorts(trs: Tr[], snaps: Snapshots): void {
   const claimed = new Set<number>();
   for (let i = 0; i < trs.length; i++) {
     const e = trs[i];
@@ -337,8 +415,8 @@ function attachUnassignedPorts(trs: Tr[], snaps: Snap[]): void {
       break;
     }
     if (port === null) {
-      for (const snap of snaps) {
-        if (snap.t < e.t) continue;
+      for (let j = snaps.firstAtOrAfter(e.t); j < snaps.length; j++) {
+        const snap = snaps.list[j]!;
         for (const s of snap.byKey.values()) {
           if (s.local.port === null || s.local.port === 0) continue;
           // Only a socket still in SYN_SENT can be this one: an older connection to the same
@@ -356,18 +434,27 @@ function attachUnassignedPorts(trs: Tr[], snaps: Snap[]): void {
   }
 }
 
-/** Polled history of a tuple over snapshots [from, to). */
-function pollRange(builder: HistoryBuilder, snaps: Snap[], key: string, from: number, to: number): void {
-  for (let i = from; i < to; i++) {
-    const snap = snaps[i];
-    if (!snap) continue;
-    const socket = snap.byKey.get(key);
-    if (socket === undefined) builder.vanish(snap.seenUs);
-    else if (socket.state !== null) builder.poll(socket.state, snap.seenUs);
+/**
+ * Polled history of a tuple over snapshots [from, to): each snapshot listing it polls its state,
+ * each not listing it vanishes it. Only the tuple's own appearances are visited: of a run of
+ * snapshots without it, only the first can change anything (after it the history is closed, and
+ * vanishing a closed history does nothing).
+ */
+function pollRange(builder: HistoryBuilder, snaps: Snapshots, key: string, from: number, to: number): void {
+  const list = snaps.list;
+  const seen = snaps.appearancesOf(key);
+  if (from < to && !list[from]!.byKey.has(key)) builder.vanish(list[from]!.seenUs);
+  for (let k = lowerBound(seen.length, (i) => seen[i]! >= from); k < seen.length && seen[k]! < to; k++) {
+    const index = seen[k]!;
+    const snap = list[index]!;
+    const state = snap.byKey.get(key)!.state;
+    if (state !== null) builder.poll(state, snap.seenUs);
+    const next = index + 1;
+    if (next < to && seen[k + 1] !== next) builder.vanish(list[next]!.seenUs);
   }
 }
 
-function buildFromTrace(builder: HistoryBuilder, events: Tr[], snaps: Snap[], key: string): void {
+function buildFromTrace(builder: HistoryBuilder, events: Tr[], snaps: Snapshots, key: string): void {
   const first = events[0];
   if (!first) return;
   // The tuple existed before its first event: tracing began mid-connection, or (first event
@@ -375,9 +462,7 @@ function buildFromTrace(builder: HistoryBuilder, events: Tr[], snaps: Snap[], ke
   // SYN-RECV until the handshake completed. What ss showed before the first event comes first,
   // cut back to the state that event leaves from (a snapshot can look later than it was).
   if (first.from !== 'CLOSED') {
-    let end = 0;
-    while (end < snaps.length && (snaps[end]?.t ?? Infinity) < first.t) end++;
-    pollRange(builder, snaps, key, 0, end);
+    pollRange(builder, snaps, key, 0, snaps.firstAtOrAfter(first.t));
     builder.trimOpenTo(first.from === 'LISTEN' ? first.to : first.from);
   }
   for (let i = 0; i < events.length; i++) {
@@ -388,22 +473,21 @@ function buildFromTrace(builder: HistoryBuilder, events: Tr[], snaps: Snap[], ke
     if (fresh && i > 0) builder.startNew();
 
     if (e.to === 'CLOSED' && CLOSES_INTO_TIMEWAIT.has(e.from)) {
-      // Does ss still list the tuple (a timewait socket: FIN-WAIT-2 or TIME-WAIT) after this?
+      // Does ss still list the tuple (a timewait socket: FIN-WAIT-2 or TIME-WAIT) after this, before the tuple's next event?
+      const end = snaps.firstAtOrAfter(nextT);
+      const seen = snaps.appearancesOf(key);
+      const from = snaps.firstAtOrAfter(e.t);
       let start = -1;
-      let end = snaps.length;
-      for (let j = 0; j < snaps.length; j++) {
-        const snap = snaps[j];
-        if (!snap || snap.t < e.t) continue;
-        if (snap.t >= nextT) {
-          end = j;
+      for (let k = lowerBound(seen.length, (i) => seen[i]! >= from); k < seen.length && seen[k]! < end; k++) {
+        const state = snaps.list[seen[k]!]!.byKey.get(key)!.state;
+        if (state !== null && TIMEWAIT_SUBSTATES.has(state)) {
+          start = seen[k]!;
           break;
         }
-        const socket = snap.byKey.get(key);
-        if (start === -1 && socket?.state != null && TIMEWAIT_SUBSTATES.has(socket.state)) start = j;
       }
       if (start !== -1) {
         for (let j = start; j < end; j++) {
-          const snap = snaps[j];
+          const snap = snaps.list[j];
           if (!snap) continue;
           const socket = snap.byKey.get(key);
           if (socket === undefined) {

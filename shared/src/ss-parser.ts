@@ -314,11 +314,28 @@ function parseIpv6Groups(text: string): number[] | null {
 }
 
 /**
+ * Answers already worked out: reconciling asks for the same handful of addresses for every socket
+ * of every snapshot and every trace event of a session. Bounded, in case a host has many.
+ */
+const canonicalAddresses = new Map<string, string>();
+const CANONICAL_ADDRESSES_KEPT = 4096;
+
+/**
  * A comparison key for an address as ss or tracefs prints it: brackets and zone dropped,
  * lower case, IPv4-mapped IPv6 (`::ffff:1.2.3.4`) as plain IPv4, IPv6 fully expanded, and ss's
  * wildcard `*` (a dual-stack IPv6 socket bound to any address) as `::`.
  */
 export function canonicalAddress(address: string): string {
+  if (typeof address !== 'string') return canonicalize(address);
+  const known = canonicalAddresses.get(address);
+  if (known !== undefined) return known;
+  const canonical = canonicalize(address);
+  if (canonicalAddresses.size >= CANONICAL_ADDRESSES_KEPT) canonicalAddresses.clear();
+  canonicalAddresses.set(address, canonical);
+  return canonical;
+}
+
+function canonicalize(address: string): string {
   let a = String(address).trim().toLowerCase();
   const bracketed = /^\[(.*)\]$/.exec(a);
   if (bracketed) a = bracketed[1] ?? '';

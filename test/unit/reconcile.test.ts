@@ -1,11 +1,15 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { HostObservations } from '../../electron/lab/lab-session';
+import type { LabEvent } from '../../shared/src/events';
 import type { Endpoint, SsSocket } from '../../shared/src/observations';
 import { impliedStates, mayBeOwnSocket, passesInOrder, reconcileHost } from '../../shared/src/reconcile';
 import type { ConnectionHistory, HostSnapshot, HostTransition, ReconcileInput } from '../../shared/src/reconcile';
-import { parseSs } from '../../shared/src/ss-parser';
+import { parseSs, parseSsEndpoint } from '../../shared/src/ss-parser';
 import type { TcpState } from '../../shared/src/tcp-states';
 import { parseTrace, TraceClock } from '../../shared/src/trace-parser';
+import { reconcileHostReference } from './reconcile-reference';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, FIXTURES), 'utf8');
@@ -570,5 +574,85 @@ describe('mayBeOwnSocket: which traced sockets a host asks a snapshot for', () =
     expect(mayBeOwnSocket({ address: '0.0.0.0', port: PORT }, [H1])).toBe(true);
     expect(mayBeOwnSocket({ address: '::', port: PORT }, [H1])).toBe(true);
     expect(mayBeOwnSocket({ address: H2, port: PORT }, [H1])).toBe(false);
+  });
+});
+
+/** An endpoint as the session log writes it (`address:port`). */
+function parseEndpoint(text: string): Endpoint {
+  const endpoint = parseSsEndpoint(text);
+  if (!endpoint) throw new Error(`not an endpoint: ${text}`);
+  return endpoint;
+}
+
+describe('reconcileHost gives what the reference build gives (test/unit/reconcile-reference.ts)', () => {
+  const STATES: TcpState[] = ['CLOSED', 'LISTEN', 'SYN_SENT', 'SYN_RECV', 'ESTABLISHED', 'FIN_WAIT1', 'FIN_WAIT2', 'CLOSING', 'TIME_WAIT', 'CLOSE_WAIT', 'LAST_ACK'];
+  /** The teardown states and their neighbours, so that closes into TIME_WAIT and timewait sockets come up often. */
+  const TEARDOWN: TcpState[] = ['CLOSED', 'SYN_SENT', 'ESTABLISHED', 'FIN_WAIT1', 'FIN_WAIT2', 'CLOSING', 'TIME_WAIT'];
+  const SS_NAMES: Partial<Record<TcpState, string>> = { LISTEN: 'LISTEN', SYN_SENT: 'SYN-SENT', SYN_RECV: 'SYN-RECV', ESTABLISHED: 'ESTAB', FIN_WAIT1: 'FIN-WAIT-1', FIN_WAIT2: 'FIN-WAIT-2', CLOSING: 'CLOSING', TIME_WAIT: 'TIME-WAIT', CLOSE_WAIT: 'CLOSE-WAIT', LAST_ACK: 'LAST-ACK' };
+  // A client port not yet assigned (0), a listener, a server side, and another host's socket.
+  const TUPLES: Array<[Endpoint, Endpoint]> = [
+    [{ address: H1, port: 40000 }, { address: H2, port: PORT }],
+    [{ address: H1, port: 40001 }, { address: H2, port: PORT }],
+    [{ address: H1, port: 0 }, { address: H2, port: PORT }],
+    [{ address: '0.0.0.0', port: PORT }, { address: '0.0.0.0', port: 0 }],
+    [{ address: H1, port: PORT }, { address: H2, port: 40002 }],
+    [{ address: H2, port: PORT }, { address: H1, port: 40002 }],
+  ];
+  const observations = (states: TcpState[]) =>
+    fc.record({
+      transitions: fc.array(fc.record({ ms: fc.integer({ min: 0, max: 60 }), tuple: fc.nat(TUPLES.length - 1), from: fc.constantFrom(...states), to: fc.constantFrom(...states) }), { maxLength: 25 }),
+      snapshots: fc.array(
+        fc.record({ ms: fc.integer({ min: 0, max: 60 }), readMs: fc.integer({ min: 0, max: 2 }), sockets: fc.array(fc.record({ tuple: fc.nat(TUPLES.length - 1), state: fc.option(fc.constantFrom(...states.filter((s) => s !== 'CLOSED'))) }), { maxLength: 4 }) }),
+        { maxLength: 25 },
+      ),
+      traceAvailable: fc.boolean(),
+    });
+  const input = (o: { transitions: Array<{ ms: number; tuple: number; from: TcpState; to: TcpState }>; snapshots: Array<{ ms: number; readMs: number; sockets: Array<{ tuple: number; state: TcpState | null }> }>; traceAvailable: boolean }): ReconcileInput => ({
+    ownAddresses: [H1],
+    port: PORT,
+    traceAvailable: o.traceAvailable,
+    transitions: o.transitions.map((t) => ({ hostTimeUs: t.ms * 1000, traceTimeUs: t.ms * 1000, family: 'inet', from: t.from, to: t.to, local: TUPLES[t.tuple]![0], remote: TUPLES[t.tuple]![1] })),
+    snapshots: o.snapshots.map((s) => ({
+      hostTimeUs: s.ms * 1000,
+      readUs: s.ms * 1000 + s.readMs * 400,
+      sockets: s.sockets.map((socket): SsSocket => ({ state: socket.state, ssState: socket.state ? SS_NAMES[socket.state]! : 'UNCONN', recvQ: 0, sendQ: 0, local: TUPLES[socket.tuple]![0], peer: TUPLES[socket.tuple]![1] })),
+    })),
+  });
+
+  it('on random observations of a few tuples, in any order and any states', () => {
+    for (const states of [STATES, TEARDOWN]) {
+      fc.assert(
+        fc.property(observations(states), (o) => {
+          expect(reconcileHost(input(o))).toEqual(reconcileHostReference(input(o)));
+        }),
+        { numRuns: 3000 },
+      );
+    }
+  });
+
+  it('on recorded sessions, after every observation as a host keeps them (HostObservations)', () => {
+    const dir = new URL('sessions/', FIXTURES);
+    let compared = 0;
+    for (const name of readdirSync(dir)) {
+      const events = readFileSync(new URL(`${name}/session.jsonl`, dir), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as LabEvent);
+      const start = events.find((e) => e.type === 'session-start');
+      if (start?.type !== 'session-start' || start.port === undefined) throw new Error(`${name}: no session-start with a port`);
+      for (const host of start.hosts) {
+        const kept = new HostObservations(start.port);
+        kept.traceAvailable = true;
+        kept.ownAddresses = [host.experimentAddress ?? host.address];
+        for (const e of events) {
+          if (e.type === 'trace' && e.host === host.label) kept.transitions.push({ hostTimeUs: e.hostTimeUs, traceTimeUs: e.hostTimeUs, family: 'inet', from: e.from, to: e.to, local: parseEndpoint(e.local), remote: parseEndpoint(e.remote) });
+          else if (e.type === 'snapshot' && e.host === host.label) kept.addSnapshot({ hostTimeUs: e.hostTimeUs, readUs: e.readUs ?? e.hostTimeUs, sockets: e.sockets });
+          else continue;
+          for (const traceAvailable of [true, false]) {
+            const now: ReconcileInput = { ownAddresses: kept.ownAddresses, port: start.port, transitions: kept.transitions, snapshots: kept.snapshots, traceAvailable };
+            expect(reconcileHost(now)).toEqual(reconcileHostReference(now));
+            compared++;
+          }
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(1000);
   });
 });
