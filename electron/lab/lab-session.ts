@@ -8,7 +8,7 @@ import type { LabEvent, PaneName } from '../../shared/src/events';
 import { isoMicros } from '../../shared/src/events';
 import type { SsSocket } from '../../shared/src/observations';
 import { formatEndpoint } from '../../shared/src/observations';
-import { mayBeOwnSocket, reconcileHost, type ConnectionHistory, type ObservedState } from '../../shared/src/reconcile';
+import { HostReconciler, mayBeOwnSocket, type ConnectionHistory, type ObservedState } from '../../shared/src/reconcile';
 import { SessionLog, nowMs } from './event-log';
 import { removeRules } from './firewall-ledger';
 import { estimateClockOffset } from './host-clock';
@@ -44,6 +44,7 @@ export class HostObservations {
   private lastKey = '';
   private sameRun = 0;
   private reconciled: { inputs: readonly unknown[]; histories: readonly ConnectionHistory[] } | undefined;
+  private readonly reconciler = new HostReconciler();
 
   constructor(readonly port: number) {}
 
@@ -61,17 +62,18 @@ export class HostObservations {
   }
 
   /**
-   * The host's connections, reconciled from everything observed so far. Reconciling goes over
-   * the whole session each time, and the session asks about 30 times a second (each snapshot,
-   * trace event and snapshot start, and its 100 ms tick): a quarter of the server's CPU in a
-   * bench:ui run, in bursts at the moments a transition has to reach the screen. Most asks find
-   * nothing new, so the last answer is kept until an input changes (transitions are only
-   * appended, snapshots appended or the last replaced, the rest replaced whole).
+   * The host's connections, reconciled from everything observed so far. The session asks about
+   * 30 times a second (each snapshot, trace event and snapshot start, and its 100 ms tick), in
+   * bursts at the moments a transition has to reach the screen. Most asks find nothing new, so the
+   * last answer is kept until an input changes (transitions are only appended, snapshots appended
+   * or the last replaced, the rest replaced whole); and the reconciler works out again only the
+   * connections that the new observations touch (HostReconciler), so a long session does not make
+   * every poll pay for every connection since the lab was connected.
    */
   histories(): readonly ConnectionHistory[] {
     const inputs = [this.transitions.length, this.snapshots.length, this.snapshots.at(-1), this.traceAvailable, this.ownAddresses] as const;
     if (this.reconciled && inputs.every((input, i) => input === this.reconciled!.inputs[i])) return this.reconciled.histories;
-    const histories = reconcileHost({
+    const histories = this.reconciler.reconcile({
       ownAddresses: this.ownAddresses,
       port: this.port,
       transitions: this.transitions,

@@ -220,64 +220,78 @@ interface Snap {
   byKey: Map<string, SsSocket>;
 }
 
-/** What reconciling takes from one snapshot for one port; it never changes, so it is kept (below). */
+/** What reconciling takes from one snapshot. */
 interface ParsedSnapshot {
-  port: number;
   snap: Snap;
   /** Ports this snapshot shows a listener on (any port: a listener decides traced 0.0.0.0 sockets). */
   listenPorts: number[];
-  /** The port's tuples as ss named their ends, in ss's order. */
-  endpoints: Array<[string, { local: Endpoint; remote: Endpoint }]>;
+  /** The port's tuples as ss named their ends, in ss's order (the first row of each). */
+  endpoints: Array<[string, Ends]>;
+  /** Its sockets in SYN_SENT with a port, by local address and remote end (see attachPorts). */
+  synSent: Array<[string, number]>;
 }
 
-/**
- * Each snapshot is parsed once, not at every reconciliation: a session reconciles each host several
- * times a second over all the snapshots it kept, thousands in a long session.
- */
-const parsedSnapshots = new WeakMap<HostSnapshot, ParsedSnapshot>();
+interface Ends {
+  local: Endpoint;
+  remote: Endpoint;
+}
 
 function parseSnapshot(snapshot: HostSnapshot, port: number): ParsedSnapshot {
-  const known = parsedSnapshots.get(snapshot);
-  if (known && known.port === port) return known;
   const byKey = new Map<string, SsSocket>();
   const listenPorts: number[] = [];
   const endpoints: ParsedSnapshot['endpoints'] = [];
+  const synSent: ParsedSnapshot['synSent'] = [];
   for (const socket of snapshot.sockets) {
     if (!socket || !isEndpoint(socket.local) || !isEndpoint(socket.peer)) continue;
     if (socket.state === 'LISTEN' && socket.local.port !== null) listenPorts.push(socket.local.port);
     if (!touchesPort(socket.local, socket.peer, port)) continue;
     const key = tupleKey(socket.local, socket.peer);
-    if (!byKey.has(key)) {
-      byKey.set(key, socket);
-      endpoints.push([key, { local: socket.local, remote: socket.peer }]);
-    }
+    if (byKey.has(key)) continue;
+    byKey.set(key, socket);
+    endpoints.push([key, { local: socket.local, remote: socket.peer }]);
+    if (socket.state === 'SYN_SENT' && socket.local.port !== null && socket.local.port !== 0) synSent.push([clientKey(socket.local, socket.peer), socket.local.port]);
   }
   const readUs = typeof snapshot.readUs === 'number' && Number.isFinite(snapshot.readUs) && snapshot.readUs >= snapshot.hostTimeUs ? snapshot.readUs : snapshot.hostTimeUs;
-  const parsed: ParsedSnapshot = { port, snap: { t: snapshot.hostTimeUs, seenUs: readUs, byKey }, listenPorts, endpoints };
-  parsedSnapshots.set(snapshot, parsed);
-  return parsed;
+  return { snap: { t: snapshot.hostTimeUs, seenUs: readUs, byKey }, listenPorts, endpoints, synSent };
+}
+
+/** A client's local address and remote end: what an unassigned port is matched on (attachPorts). */
+function clientKey(local: Endpoint, remote: Endpoint): string {
+  return `${canonicalAddress(local.address)} ${endpointKey(remote)}`;
 }
 
 /**
  * The snapshots in time order, and in which of them each tuple appears: a tuple's history is built
  * from its own appearances, not by walking every snapshot of the session for each tuple (which
- * made reconciling grow with the square of a session's length).
+ * made reconciling grow with the square of a session's length). Snapshots are added in time order;
+ * the last may be replaced (HostObservations keeps the latest of a run of equal ones).
  */
 class Snapshots {
+  readonly list: Snap[] = [];
   private readonly appearances = new Map<string, number[]>();
-
-  constructor(readonly list: readonly Snap[]) {
-    list.forEach((snap, index) => {
-      for (const key of snap.byKey.keys()) {
-        const seen = this.appearances.get(key);
-        if (seen) seen.push(index);
-        else this.appearances.set(key, [index]);
-      }
-    });
-  }
 
   get length(): number {
     return this.list.length;
+  }
+
+  push(snap: Snap): void {
+    const index = this.list.length;
+    this.list.push(snap);
+    for (const key of snap.byKey.keys()) {
+      const seen = this.appearances.get(key);
+      if (seen) seen.push(index);
+      else this.appearances.set(key, [index]);
+    }
+  }
+
+  popLast(): void {
+    const snap = this.list.pop();
+    if (!snap) return;
+    for (const key of snap.byKey.keys()) {
+      const seen = this.appearances.get(key)!;
+      seen.pop();
+      if (seen.length === 0) this.appearances.delete(key);
+    }
   }
 
   /** The index of the first snapshot taken at or after `t` (the length when none is). */
@@ -314,124 +328,401 @@ export function mayBeOwnSocket(local: Endpoint, ownAddresses: readonly string[])
   return ownAddresses.some((own) => canonicalAddress(own) === address);
 }
 
-export function reconcileHost(input: ReconcileInput): ConnectionHistory[] {
-  const port = input.port;
-  const own = new Set((Array.isArray(input.ownAddresses) ? input.ownAddresses : []).map((a) => canonicalAddress(String(a))));
+/** A trace event kept for reconciling: its place in the input breaks ties in time, as a stable sort would. */
+interface TraceEvent extends Tr {
+  arrival: number;
+  /** A client's CLOSE -> SYN_SENT before its port was known (attachPorts gives it one): its local end as traced. */
+  unassigned?: Endpoint;
+  /** Then also its clientKey, and the port attachPorts gave it last (null: none). */
+  client?: string;
+  attachedPort?: number | null;
+}
 
-  // Snapshots, in time order, keyed by tuple; only sockets of the experiment port.
-  const listenPorts = new Set<number>();
-  const list: Snap[] = [];
-  const ssEndpoints = new Map<string, { local: Endpoint; remote: Endpoint }>();
-  for (const snapshot of Array.isArray(input.snapshots) ? input.snapshots : []) {
-    if (!snapshot || !Number.isFinite(snapshot.hostTimeUs) || !Array.isArray(snapshot.sockets)) continue;
-    const parsed = parseSnapshot(snapshot, port);
-    for (const listenPort of parsed.listenPorts) listenPorts.add(listenPort);
-    for (const [key, ends] of parsed.endpoints) if (!ssEndpoints.has(key)) ssEndpoints.set(key, ends);
-    list.push(parsed.snap);
+/** Trace order: time, then input order. */
+function traceOrder(a: TraceEvent, b: TraceEvent): number {
+  return a.t - b.t || a.arrival - b.arrival;
+}
+
+/** Puts `event` into `list` (kept in trace order) where it belongs: nearly always at the end. */
+function insertInOrder(list: TraceEvent[], event: TraceEvent): void {
+  let at = list.length;
+  while (at > 0 && traceOrder(list[at - 1]!, event) > 0) at--;
+  list.splice(at, 0, event);
+}
+
+/** Where a tuple's histories go among the others when their first states are at the same time: the order reconcileHost has always given. */
+type Rank = readonly [number, number, number];
+
+function compareRanks(a: Rank, b: Rank): number {
+  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+}
+
+interface TupleResult {
+  rank: Rank;
+  histories: ConnectionHistory[];
+}
+
+interface Placed {
+  history: ConnectionHistory;
+  key: string;
+  rank: Rank;
+  /** Its place among its tuple's histories. */
+  nth: number;
+}
+
+function comparePlaced(a: Placed, b: Placed): number {
+  return (a.history.states[0]?.hostTimeUs ?? 0) - (b.history.states[0]?.hostTimeUs ?? 0) || compareRanks(a.rank, b.rank) || a.nth - b.nth;
+}
+
+/**
+ * Reconciles one host's observations as they grow, giving after each call exactly what
+ * reconcileHost gives for everything observed so far, but working out again only the tuples the
+ * new observations touch. A session asks several times a second for the whole history of a
+ * session that only grows (HostObservations: trace events appended, snapshots appended or the last
+ * replaced by an equal one); reconciling everything afresh each time made every poll pay for every
+ * connection made since the lab was connected. Anything else (an input replaced, a snapshot older
+ * than the last, other own addresses, the tracer found missing) starts afresh.
+ *
+ * What a new observation can change, and so what is worked out again:
+ * - a snapshot: the tuples it lists (a state polled) and those the one before listed (vanished);
+ * - the last snapshot replaced by an equal one: the tuples it lists (their states' times);
+ * - a trace event: its tuple; and a client's unassigned port, which a later event or snapshot
+ *   decides, may move its SYN_SENT from one tuple to another (both);
+ * - a new listening port: the traced listeners on it, kept aside until then.
+ */
+export class HostReconciler {
+  private config: { port: number; own: string; traceAvailable: boolean } | undefined;
+  private own = new Set<string>();
+  /** The inputs taken in so far: the snapshot objects in input order, and the trace events' count. */
+  private inputSnapshots: HostSnapshot[] = [];
+  /** Per input snapshot: what it gave (undefined: not a snapshot reconciling can use). */
+  private parsed: Array<ParsedSnapshot | undefined> = [];
+  private transitions: readonly HostTransition[] | undefined;
+  private transitionsTaken = 0;
+
+  private snaps = new Snapshots();
+  /** The usable snapshots came in time order (else each change starts afresh, sorting them). */
+  private inOrder = true;
+  private listenPorts = new Map<number, number>();
+  /** Each tuple's first row in ss: its ends as ss named them, and where (input snapshot, row). */
+  private firstSeen = new Map<string, { ends: Ends; at: readonly [number, number] }>();
+  /** SYN_SENT sockets with their port, by clientKey: [snapshot index, port], in order. */
+  private synSent = new Map<string, Array<[number, number]>>();
+
+  /** Accepted trace events by tuple, each list in trace order. */
+  private byKey = new Map<string, TraceEvent[]>();
+  /** The unassigned ones, in trace order, and the tuple each is in now. */
+  private unassigned: TraceEvent[] = [];
+  private unassignedKey = new Map<TraceEvent, string>();
+  /** Clients' events out of SYN_SENT with a port, by clientKey, in trace order: what an unassigned port is taken from. */
+  private portGivers = new Map<string, TraceEvent[]>();
+  /** Traced sockets on an unspecified address whose port no snapshot has shown a listener on yet. */
+  private awaitingListener: TraceEvent[] = [];
+
+  private results = new Map<string, TupleResult>();
+  private placed: Placed[] = [];
+
+  reconcile(input: ReconcileInput): ConnectionHistory[] {
+    const port = input.port;
+    const ownAddresses = (Array.isArray(input.ownAddresses) ? input.ownAddresses : []).map((a) => canonicalAddress(String(a)));
+    const config = { port, own: ownAddresses.join(' '), traceAvailable: input.traceAvailable === true };
+    const snapshots = Array.isArray(input.snapshots) ? input.snapshots : [];
+    const transitions = config.traceAvailable && Array.isArray(input.transitions) ? input.transitions : [];
+    if (!this.canContinue(config, snapshots, transitions)) this.reset(config, ownAddresses);
+
+    const dirty = new Set<string>();
+    const hadSnapshots = this.snaps.length > 0;
+    const newListenPort = this.takeSnapshots(snapshots, dirty);
+    if (newListenPort === 'restart') return this.restartWith(input);
+    // Traced listeners on 0.0.0.0 are all taken while there is no snapshot, and only those on a port a snapshot shows once there is one.
+    if (hadSnapshots ? this.snaps.length === 0 : this.snaps.length > 0 && (this.byKey.size > 0 || this.unassigned.length > 0)) return this.restartWith(input);
+    if (newListenPort) this.takeListeners(dirty);
+    this.takeTransitions(transitions, dirty);
+    this.attachPorts(dirty);
+    for (const key of dirty) this.rebuild(key);
+    this.place(dirty);
+    return this.placed.map((p) => p.history);
   }
-  list.sort((a, b) => a.t - b.t);
-  const snaps = new Snapshots(list);
 
-  // Transitions of this host and port, in time order (stable: ties keep trace order).
-  const trs: Tr[] = [];
-  if (input.traceAvailable && Array.isArray(input.transitions)) {
-    for (const raw of input.transitions) {
+  private restartWith(input: ReconcileInput): ConnectionHistory[] {
+    this.config = undefined;
+    return this.reconcile(input);
+  }
+
+  private canContinue(config: NonNullable<HostReconciler['config']>, snapshots: readonly HostSnapshot[], transitions: readonly HostTransition[]): boolean {
+    const previous = this.config;
+    if (!previous || previous.port !== config.port || previous.own !== config.own || previous.traceAvailable !== config.traceAvailable) return false;
+    // Trace events only appended, to the same array.
+    if (transitions.length < this.transitionsTaken || (this.transitionsTaken > 0 && transitions !== this.transitions)) return false;
+    // Snapshots only appended, but for the last, which may be replaced.
+    const kept = this.inputSnapshots;
+    if (snapshots.length < kept.length) return false;
+    for (let i = 0; i < kept.length - 1; i++) if (snapshots[i] !== kept[i]) return false;
+    const changed = snapshots.length > kept.length || (kept.length > 0 && snapshots[kept.length - 1] !== kept[kept.length - 1]);
+    return this.inOrder || !changed;
+  }
+
+  private reset(config: NonNullable<HostReconciler['config']>, ownAddresses: readonly string[]): void {
+    this.config = config;
+    this.own = new Set(ownAddresses);
+    this.inputSnapshots = [];
+    this.parsed = [];
+    this.transitions = undefined;
+    this.transitionsTaken = 0;
+    this.snaps = new Snapshots();
+    this.inOrder = true;
+    this.listenPorts = new Map();
+    this.firstSeen = new Map();
+    this.synSent = new Map();
+    this.byKey = new Map();
+    this.unassigned = [];
+    this.unassignedKey = new Map();
+    this.portGivers = new Map();
+    this.awaitingListener = [];
+    this.results = new Map();
+    this.placed = [];
+  }
+
+  /**
+   * Takes in new snapshots (and a replaced last one), in time order. Whether a listening port is
+   * new; 'restart' when what was taken in before no longer holds (a snapshot older than the last,
+   * a listening port gone).
+   */
+  private takeSnapshots(snapshots: readonly HostSnapshot[], dirty: Set<string>): boolean | 'restart' {
+    const listenBefore = this.listenPorts.size;
+    let from = this.inputSnapshots.length;
+    const last = from - 1;
+    const forgotten: number[] = [];
+    if (last >= 0 && snapshots[last] !== this.inputSnapshots[last]) {
+      // The last was replaced: take its part out, then the new one in as if appended.
+      const old = this.parsed[last];
+      if (old) {
+        for (const key of old.snap.byKey.keys()) dirty.add(key);
+        forgotten.push(...this.forget(old, last));
+        this.snaps.popLast();
+        // What the one before listed and the old one did not had vanished at it.
+        for (const key of this.snaps.list[this.snaps.length - 1]?.byKey.keys() ?? []) dirty.add(key);
+      }
+      this.inputSnapshots.pop();
+      this.parsed.pop();
+      from = last;
+    }
+    const fresh = from === 0;
+    const usable: number[] = [];
+    for (let index = from; index < snapshots.length; index++) {
+      const snapshot = snapshots[index]!;
+      this.inputSnapshots.push(snapshot);
+      const ok = snapshot && Number.isFinite(snapshot.hostTimeUs) && Array.isArray(snapshot.sockets);
+      this.parsed.push(ok ? parseSnapshot(snapshot, this.config!.port) : undefined);
+      if (ok) usable.push(index);
+    }
+    // Time order, input order among equal times (a stable sort); all at once only when starting afresh.
+    const ordered = [...usable].sort((a, b) => snapshots[a]!.hostTimeUs - snapshots[b]!.hostTimeUs || a - b);
+    if (ordered.some((index, i) => index !== usable[i])) {
+      if (!fresh) return 'restart';
+      this.inOrder = false;
+    }
+    for (const index of ordered) {
+      const parsed = this.parsed[index]!;
+      const previous = this.snaps.list[this.snaps.length - 1];
+      if (previous && parsed.snap.t < previous.t) return 'restart';
+      const snapIndex = this.snaps.length;
+      this.snaps.push(parsed.snap);
+      for (const key of parsed.snap.byKey.keys()) dirty.add(key);
+      if (previous) for (const key of previous.byKey.keys()) dirty.add(key);
+      for (const listenPort of parsed.listenPorts) this.listenPorts.set(listenPort, (this.listenPorts.get(listenPort) ?? 0) + 1);
+      parsed.endpoints.forEach(([key, ends], row) => {
+        const known = this.firstSeen.get(key);
+        if (!known || index < known.at[0]) this.firstSeen.set(key, { ends, at: [index, row] });
+      });
+      for (const [client, clientPort] of parsed.synSent) {
+        const list = this.synSent.get(client);
+        if (list) list.push([snapIndex, clientPort]);
+        else this.synSent.set(client, [[snapIndex, clientPort]]);
+      }
+    }
+    if (forgotten.some((listenPort) => !this.listenPorts.has(listenPort))) return 'restart';
+    return this.listenPorts.size > listenBefore;
+  }
+
+  /** Takes a parsed snapshot's part out of what is kept (it was the last); the listening ports no snapshot shows any more. */
+  private forget(parsed: ParsedSnapshot, inputIndex: number): number[] {
+    const gone: number[] = [];
+    for (const listenPort of parsed.listenPorts) {
+      const count = (this.listenPorts.get(listenPort) ?? 1) - 1;
+      if (count > 0) this.listenPorts.set(listenPort, count);
+      else if (this.listenPorts.delete(listenPort)) gone.push(listenPort);
+    }
+    for (const [key] of parsed.endpoints) {
+      if (this.firstSeen.get(key)?.at[0] === inputIndex) this.firstSeen.delete(key);
+    }
+    const snapIndex = this.snaps.length - 1;
+    for (const [client] of parsed.synSent) {
+      const list = this.synSent.get(client);
+      if (!list) continue; // two of its sockets had the same client key, both taken out
+      while (list.length > 0 && list[list.length - 1]![0] === snapIndex) list.pop();
+      if (list.length === 0) this.synSent.delete(client);
+    }
+    return gone;
+  }
+
+  private takeTransitions(transitions: readonly HostTransition[], dirty: Set<string>): void {
+    const port = this.config!.port;
+    for (let arrival = this.transitionsTaken; arrival < transitions.length; arrival++) {
+      const raw = transitions[arrival];
       if (!raw || !Number.isFinite(raw.hostTimeUs)) continue;
       if (!isTcpState(String(raw.from)) || !isTcpState(String(raw.to)) || raw.from === raw.to) continue;
       if (!isEndpoint(raw.local) || !isEndpoint(raw.remote)) continue;
       const local: Endpoint = { address: raw.local.address, port: raw.local.port };
       const remote = normalizeRemote(raw.remote);
       if (!touchesPort(local, remote, port)) continue;
+      const unassigned = raw.to === 'SYN_SENT' && raw.from === 'CLOSED' && (local.port === 0 || local.port === null);
+      const event: TraceEvent = { t: raw.hostTimeUs, from: raw.from, to: raw.to, local, remote, arrival, ...(unassigned ? { unassigned: local } : {}) };
       if (isUnspecifiedAddress(local.address)) {
-        const listening = snaps.length === 0 || (local.port !== null && listenPorts.has(local.port));
-        if (!listening) continue;
-      } else if (!own.has(canonicalAddress(local.address))) {
+        if (!this.listening(local)) {
+          this.awaitingListener.push(event);
+          continue;
+        }
+      } else if (!this.own.has(canonicalAddress(local.address))) {
         continue;
       }
-      trs.push({ t: raw.hostTimeUs, from: raw.from, to: raw.to, local, remote });
+      this.accept(event, dirty);
+    }
+    this.transitions = transitions;
+    this.transitionsTaken = transitions.length;
+  }
+
+  private listening(local: Endpoint): boolean {
+    return this.snaps.length === 0 || (local.port !== null && this.listenPorts.has(local.port));
+  }
+
+  /** Traced listeners kept aside for want of a listening port: those a snapshot now shows are taken. */
+  private takeListeners(dirty: Set<string>): void {
+    const still: TraceEvent[] = [];
+    for (const event of this.awaitingListener) {
+      if (this.listening(event.local)) this.accept(event, dirty);
+      else still.push(event);
+    }
+    this.awaitingListener = still;
+  }
+
+  private accept(event: TraceEvent, dirty: Set<string>): void {
+    if (event.unassigned) {
+      insertInOrder(this.unassigned, event);
+      return; // attachPorts puts it into a tuple
+    }
+    const key = tupleKey(event.local, event.remote);
+    this.addToTuple(key, event);
+    dirty.add(key);
+    if (event.from === 'SYN_SENT' && event.local.port !== null && event.local.port !== 0) {
+      const client = clientKey(event.local, event.remote);
+      const givers = this.portGivers.get(client);
+      if (givers) insertInOrder(givers, event);
+      else this.portGivers.set(client, [event]);
     }
   }
-  trs.sort((a, b) => a.t - b.t);
-  attachUnassignedPorts(trs, snaps);
 
-  // Group by tuple, in order of first appearance.
-  const traceByKey = new Map<string, Tr[]>();
-  const traceEndpoints = new Map<string, { local: Endpoint; remote: Endpoint }>();
-  for (const tr of trs) {
-    const key = tupleKey(tr.local, tr.remote);
-    let list = traceByKey.get(key);
-    if (!list) {
-      list = [];
-      traceByKey.set(key, list);
-      traceEndpoints.set(key, { local: tr.local, remote: tr.remote });
-    }
-    list.push(tr);
+  private addToTuple(key: string, event: TraceEvent): void {
+    const list = this.byKey.get(key);
+    if (list) insertInOrder(list, event);
+    else this.byKey.set(key, [event]);
   }
-  const keys = new Set<string>([...traceByKey.keys(), ...ssEndpoints.keys()]);
 
-  const out: ConnectionHistory[] = [];
-  for (const key of keys) {
+  private removeFromTuple(key: string, event: TraceEvent): void {
+    const list = this.byKey.get(key);
+    if (!list) return;
+    const at = list.indexOf(event);
+    if (at !== -1) list.splice(at, 1);
+    if (list.length === 0) this.byKey.delete(key);
+  }
+
+  /**
+   * CLOSE -> SYN_SENT fires before connect() picks the local port (sport=0): each such event, in
+   * trace order, takes the port of the next transition out of SYN_SENT with the same local address
+   * and remote end that no earlier one took (or, failing that, of the first later snapshot listing
+   * such a socket in SYN_SENT). Later observations can change the answer, so it is worked out for
+   * all of them each time (they are one per connection, and each lookup is a binary search).
+   */
+  private attachPorts(dirty: Set<string>): void {
+    const taken = new Set<TraceEvent>();
+    for (const event of this.unassigned) {
+      const client = (event.client ??= clientKey(event.local, event.remote));
+      let port: number | null = null;
+      const givers = this.portGivers.get(client) ?? [];
+      for (let k = lowerBound(givers.length, (i) => traceOrder(givers[i]!, event) > 0); k < givers.length; k++) {
+        if (taken.has(givers[k]!)) continue;
+        taken.add(givers[k]!);
+        port = givers[k]!.local.port;
+        break;
+      }
+      if (port === null) {
+        // Only a socket still in SYN_SENT can be this one: an older connection to the same peer
+        // (say in TIME_WAIT from an earlier run) must not lend it its port.
+        const seen = this.synSent.get(client) ?? [];
+        const from = this.snaps.firstAtOrAfter(event.t);
+        const first = seen[lowerBound(seen.length, (i) => seen[i]![0] >= from)];
+        if (first) port = first[1];
+      }
+      if (event.attachedPort === port) continue;
+      event.attachedPort = port;
+      const traced = event.unassigned!;
+      const local: Endpoint = port === null ? traced : { ...traced, port };
+      const key = tupleKey(local, event.remote);
+      const before = this.unassignedKey.get(event);
+      if (before === key) continue;
+      if (before !== undefined) {
+        this.removeFromTuple(before, event);
+        dirty.add(before);
+      }
+      this.unassignedKey.set(event, key);
+      event.local = local;
+      this.addToTuple(key, event);
+      dirty.add(key);
+    }
+  }
+
+  /** Works out one tuple's histories again. */
+  private rebuild(key: string): void {
     const builder = new HistoryBuilder();
-    const events = traceByKey.get(key) ?? [];
-    if (events.length === 0) {
-      pollRange(builder, snaps, key, 0, snaps.length);
-    } else {
-      buildFromTrace(builder, events, snaps, key);
+    const events = this.byKey.get(key) ?? [];
+    if (events.length === 0) pollRange(builder, this.snaps, key, 0, this.snaps.length);
+    else buildFromTrace(builder, events, this.snaps, key);
+    const seen = this.firstSeen.get(key);
+    const first = events[0];
+    const ends = seen?.ends ?? (first ? { local: first.local, remote: first.remote } : undefined);
+    const histories = builder.histories.filter((states) => states.length > 0);
+    if (!ends || histories.length === 0) {
+      this.results.delete(key);
+      return;
     }
-    const ends = ssEndpoints.get(key) ?? traceEndpoints.get(key);
-    if (!ends) continue;
+    // Tuples with trace events come first, in the order of their first event; then those only ss has seen, in the order it first listed them.
+    const rank: Rank = first ? [0, first.t, first.arrival] : [1, seen!.at[0], seen!.at[1]];
     const local = formatEndpoint(ends.local);
     const remote = formatEndpoint(ends.remote);
-    for (const states of builder.histories) {
-      if (states.length > 0) out.push({ local, remote, states });
-    }
+    this.results.set(key, { rank, histories: histories.map((states) => ({ local, remote, states })) });
   }
-  return out
-    .map((h, i) => ({ h, i }))
-    .sort((a, b) => (a.h.states[0]?.hostTimeUs ?? 0) - (b.h.states[0]?.hostTimeUs ?? 0) || a.i - b.i)
-    .map(({ h }) => h);
+
+  /** The output in order: first state's time, then as reconcileHost has always broken ties. */
+  private place(dirty: Set<string>): void {
+    if (dirty.size === 0) return;
+    const kept = this.placed.filter((p) => !dirty.has(p.key));
+    const added: Placed[] = [];
+    for (const key of dirty) {
+      const result = this.results.get(key);
+      if (result) result.histories.forEach((history, nth) => added.push({ history, key, rank: result.rank, nth }));
+    }
+    if (added.length > kept.length / 8) {
+      this.placed = [...kept, ...added].sort(comparePlaced);
+      return;
+    }
+    for (const p of added) kept.splice(lowerBound(kept.length, (i) => comparePlaced(kept[i]!, p) > 0), 0, p);
+    this.placed = kept;
+  }
 }
 
-/**
- * CLOSE -> SYN_SENT fires before connect() picks the local port (sport=0): take the port of the next
- * transition out of SYN_SENT with the same local address and remote end (or, failing that, of the
- * first later snapshot listing such a socket).
- */
-function attachUnassignedPorts(trs: Tr[], snaps: Snapshots): void {
-  const claimed = new Set<number>();
-  for (let i = 0; i < trs.length; i++) {
-    const e = trs[i];
-    if (!e || e.to !== 'SYN_SENT' || e.from !== 'CLOSED' || (e.local.port !== 0 && e.local.port !== null)) continue;
-    const localAddr = canonicalAddress(e.local.address);
-    const remoteKey = endpointKey(e.remote);
-    let port: number | null = null;
-    for (let j = i + 1; j < trs.length; j++) {
-      const c = trs[j];
-      if (!c || claimed.has(j) || c.from !== 'SYN_SENT') continue;
-      if (c.local.port === 0 || c.local.port === null) continue;
-      if (canonicalAddress(c.local.address) !== localAddr || endpointKey(c.remote) !== remoteKey) continue;
-      claimed.add(j);
-      port = c.local.port;
-      break;
-    }
-    if (port === null) {
-      for (let j = snaps.firstAtOrAfter(e.t); j < snaps.length; j++) {
-        const snap = snaps.list[j]!;
-        for (const s of snap.byKey.values()) {
-          if (s.local.port === null || s.local.port === 0) continue;
-          // Only a socket still in SYN_SENT can be this one: an older connection to the same
-          // peer (say in TIME_WAIT from an earlier run) must not lend it its port.
-          if (s.state !== 'SYN_SENT') continue;
-          if (canonicalAddress(s.local.address) === localAddr && endpointKey(s.peer) === remoteKey) {
-            port = s.local.port;
-            break;
-          }
-        }
-        if (port !== null) break;
-      }
-    }
-    if (port !== null) e.local = { ...e.local, port };
-  }
+/** The host's connections from everything observed (a fresh HostReconciler each time). */
+export function reconcileHost(input: ReconcileInput): ConnectionHistory[] {
+  return new HostReconciler().reconcile(input);
 }
 
 /**
