@@ -381,11 +381,13 @@ function comparePlaced(a: Placed, b: Placed): number {
  * session that only grows (HostObservations: trace events appended, snapshots appended or the last
  * replaced by an equal one); reconciling everything afresh each time made every poll pay for every
  * connection made since the lab was connected. Anything else (an input replaced, a snapshot older
- * than the last, other own addresses, the tracer found missing) starts afresh.
+ * than the last, other own addresses, the tracer found missing, the first snapshot or the last
+ * usable one gone: they decide which traced 0.0.0.0 sockets count) starts afresh.
  *
  * What a new observation can change, and so what is worked out again:
  * - a snapshot: the tuples it lists (a state polled) and those the one before listed (vanished);
- * - the last snapshot replaced by an equal one: the tuples it lists (their states' times);
+ * - the last snapshot replaced (HostObservations replaces it by an equal one): the tuples the old
+ *   and the new one list, and those the one before them lists (what had vanished at the old one);
  * - a trace event: its tuple; and a client's unassigned port, which a later event or snapshot
  *   decides, may move its SYN_SENT from one tuple to another (both);
  * - a new listening port: the traced listeners on it, kept aside until then.
