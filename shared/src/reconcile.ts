@@ -213,7 +213,7 @@ export class HistoryBuilder {
   }
 }
 
-interface Snap {
+export interface Snap {
   t: number;
   /** When a state this snapshot shows was seen by (HostSnapshot.readUs). */
   seenUs: number;
@@ -413,9 +413,8 @@ export class HostReconciler {
 
   /** Accepted trace events by tuple, each list in trace order. */
   private byKey = new Map<string, TraceEvent[]>();
-  /** The unassigned ones, in trace order, and the tuple each is in now. */
+  /** The unassigned ones, in trace order (each is in the tuple of its `local`, once attachPorts has given it one). */
   private unassigned: TraceEvent[] = [];
-  private unassignedKey = new Map<TraceEvent, string>();
   /** Clients' events out of SYN_SENT with a port, by clientKey, in trace order: what an unassigned port is taken from. */
   private portGivers = new Map<string, TraceEvent[]>();
   /** Traced sockets on an unspecified address whose port no snapshot has shown a listener on yet. */
@@ -478,7 +477,6 @@ export class HostReconciler {
     this.synSent = new Map();
     this.byKey = new Map();
     this.unassigned = [];
-    this.unassignedKey = new Map();
     this.portGivers = new Map();
     this.awaitingListener = [];
     this.results = new Map();
@@ -666,17 +664,15 @@ export class HostReconciler {
         if (first) port = first[1];
       }
       if (event.attachedPort === port) continue;
+      if (event.attachedPort !== undefined) {
+        const before = tupleKey(event.local, event.remote);
+        this.removeFromTuple(before, event);
+        dirty.add(before);
+      }
       event.attachedPort = port;
       const traced = event.unassigned!;
       const local: Endpoint = port === null ? traced : { ...traced, port };
       const key = tupleKey(local, event.remote);
-      const before = this.unassignedKey.get(event);
-      if (before === key) continue;
-      if (before !== undefined) {
-        this.removeFromTuple(before, event);
-        dirty.add(before);
-      }
-      this.unassignedKey.set(event, key);
       event.local = local;
       this.addToTuple(key, event);
       dirty.add(key);
@@ -747,6 +743,24 @@ function pollRange(builder: HistoryBuilder, snaps: Snapshots, key: string, from:
   }
 }
 
+/**
+ * After a traced close into TIME_WAIT: the timewait socket's states as ss lists it from snapshot
+ * `start` (the first listing it so) until it is gone or `end` (the tuple's next event).
+ * (Shared with the reference build, test/unit/reconcile-reference.ts.)
+ */
+export function followTimewait(builder: HistoryBuilder, snaps: readonly Snap[], key: string, start: number, end: number): void {
+  for (let j = start; j < end; j++) {
+    const snap = snaps[j];
+    if (!snap) continue;
+    const socket = snap.byKey.get(key);
+    if (socket === undefined) {
+      builder.vanish(snap.seenUs);
+      break;
+    }
+    if (socket.state !== null) builder.poll(socket.state, snap.seenUs);
+  }
+}
+
 function buildFromTrace(builder: HistoryBuilder, events: Tr[], snaps: Snapshots, key: string): void {
   const first = events[0];
   if (!first) return;
@@ -779,16 +793,7 @@ function buildFromTrace(builder: HistoryBuilder, events: Tr[], snaps: Snapshots,
         }
       }
       if (start !== -1) {
-        for (let j = start; j < end; j++) {
-          const snap = snaps.list[j];
-          if (!snap) continue;
-          const socket = snap.byKey.get(key);
-          if (socket === undefined) {
-            builder.vanish(snap.seenUs);
-            break;
-          }
-          if (socket.state !== null) builder.poll(socket.state, snap.seenUs);
-        }
+        followTimewait(builder, snaps.list, key, start, end);
         continue;
       }
       if (e.from === 'CLOSING') {

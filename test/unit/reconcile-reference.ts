@@ -10,6 +10,7 @@ import type { Endpoint, SsSocket } from '../../shared/src/observations';
 import { formatEndpoint } from '../../shared/src/observations';
 import {
   CLOSES_INTO_TIMEWAIT,
+  followTimewait,
   HistoryBuilder,
   endpointKey,
   isEndpoint,
@@ -19,17 +20,11 @@ import {
   tupleKey,
   type ConnectionHistory,
   type ReconcileInput,
+  type Snap,
   type Tr,
 } from '../../shared/src/reconcile';
 import { canonicalAddress, isUnspecifiedAddress } from '../../shared/src/ss-parser';
 import { isTcpState } from '../../shared/src/tcp-states';
-
-interface Snap {
-  t: number;
-  /** When a state this snapshot shows was seen by (HostSnapshot.readUs). */
-  seenUs: number;
-  byKey: Map<string, SsSocket>;
-}
 
 export function reconcileHostReference(input: ReconcileInput): ConnectionHistory[] {
   const port = input.port;
@@ -198,16 +193,7 @@ function buildFromTrace(builder: HistoryBuilder, events: Tr[], snaps: Snap[], ke
         if (start === -1 && socket?.state != null && TIMEWAIT_SUBSTATES.has(socket.state)) start = j;
       }
       if (start !== -1) {
-        for (let j = start; j < end; j++) {
-          const snap = snaps[j];
-          if (!snap) continue;
-          const socket = snap.byKey.get(key);
-          if (socket === undefined) {
-            builder.vanish(snap.seenUs);
-            break;
-          }
-          if (socket.state !== null) builder.poll(socket.state, snap.seenUs);
-        }
+        followTimewait(builder, snaps, key, start, end);
         continue;
       }
       if (e.from === 'CLOSING') {
