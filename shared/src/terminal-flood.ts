@@ -55,6 +55,11 @@ type ParserState = 'ground' | 'escape' | 'escape-intermediate' | 'csi' | 'osc' |
 export class ChunkClassifier {
   private state: ParserState = 'ground';
 
+  /** Whether every chunk classified so far ended its escape sequences: what follows starts in ground. */
+  get inGround(): boolean {
+    return this.state === 'ground';
+  }
+
   classify(text: string): ChunkKind {
     if (this.state === 'ground' && !UNSAFE.test(text)) return { safe: true, plain: !NOT_PLAIN.test(text) };
     for (let i = 0; i < text.length; i++) this.state = next(this.state, text.charCodeAt(i));

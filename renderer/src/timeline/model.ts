@@ -130,10 +130,14 @@ export class TimelineModel implements TimelineSource {
    */
   axisEpoch = 0;
 
-  private readonly events: LabEvent[] = [];
-  /** The shared model, given the events as they come (TimelineBuilder), and how many it has. */
+  /**
+   * Events that change the shared model, not yet given to the builder. Only those: the builder
+   * passes every other event by (`changesModel` names the ones it takes), and it keeps what it is
+   * given, so pane output given to it stayed in memory as long as the page did.
+   */
+  private pending: LabEvent[] = [];
+  /** The shared model, given the events as they come (TimelineBuilder). */
   private readonly builder = new TimelineBuilder();
-  private given = 0;
   /** placeRows' state: connections in the order placed (start, id), each row's items in that order, row indexes. */
   private readonly placed: Placed[] = [];
   /** By connection id: its place in `placed` (-1 or absent: not placed). */
@@ -198,9 +202,11 @@ export class TimelineModel implements TimelineSource {
   }
 
   add(event: LabEvent): void {
-    this.events.push(event);
     this.eventCount++;
-    if (changesModel(event)) this.relevant++;
+    if (changesModel(event)) {
+      this.relevant++;
+      this.pending.push(event);
+    }
     switch (event.type) {
       case 'session-start':
         for (const h of event.hosts) this.addHost(h.label);
@@ -262,8 +268,8 @@ export class TimelineModel implements TimelineSource {
 
   private rebuild(): void {
     const started = performance.now();
-    this.builder.append(this.events.slice(this.given));
-    this.given = this.events.length;
+    this.builder.append(this.pending);
+    this.pending = [];
     const shared = this.builder.model();
     const corrections = new Map<string, number>();
     const offsets = new Map<string, { offsetMs: number; rttMs: number }>();

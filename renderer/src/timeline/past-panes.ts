@@ -5,12 +5,15 @@
  * scrollback, search and back-pressure carry on; "Back to live" shows them again.
  *
  * Moving the cursor later writes only the output in between; moving it earlier resets the
- * terminal and writes again from the start.
+ * terminal and writes again from the oldest output the recording keeps (each pane's last 8 MiB,
+ * pane-tape.ts), after a line saying so when older output was let go.
  */
 import { Terminal, type ITheme } from '@xterm/xterm';
 import type { PaneName } from '../../../shared/src/events';
 import type { ApiHostLabel } from '../../../shared/src/lab-api';
 import { bufferText } from '../terminals/buffer-text';
+import { timeOfDay } from '../../../shared/src/figures/instant';
+import { PANE_TAPE_CHARS } from './pane-tape';
 import type { Recording } from './recording';
 
 const THEME_DARK: ITheme = { background: '#111a2b', foreground: '#dbe4f0', cursor: '#111a2b', black: '#1e293b', brightBlack: '#64748b' };
@@ -90,16 +93,16 @@ export class PastPanes {
     past.element.style.display = '';
     // The live terminal's size (fitted to the pane): the past is laid out as the live pane showed it.
     const size = { cols: live.cols, rows: live.rows };
-    if (past.term.cols !== size.cols || past.term.rows !== size.rows) {
-      past.term.resize(size.cols, size.rows);
-      this.restart(past);
-    }
-    const chunks = this.recording.paneChunks(host, pane);
-    const count = this.recording.paneChunkCountAt(host, pane, t);
-    if (count < past.written) this.restart(past);
+    const resized = past.term.cols !== size.cols || past.term.rows !== size.rows;
+    if (resized) past.term.resize(size.cols, size.rows);
+    const tape = this.recording.paneTape(host, pane);
+    const count = tape.countAt(t);
+    // Written again from the oldest output kept: at a new size, back in time, or when the tape
+    // has let go of output this terminal has not written yet.
+    if (resized || count < past.written || past.written < tape.first) this.restart(past, tape.first, tape.firstTime);
     let data = '';
     for (let i = past.written; i < count; i++) {
-      const chunk = chunks[i]!;
+      const chunk = tape.chunk(i);
       if (past.session !== undefined && chunk.session !== past.session) data += '\r\n\x1b[90m──────── new shell ────────\x1b[0m\r\n';
       past.session = chunk.session;
       data += chunk.data;
@@ -108,10 +111,16 @@ export class PastPanes {
     if (data) past.pending = new Promise((resolve) => past.term.write(data, resolve));
   }
 
-  private restart(past: PastPane): void {
+  /** Empties the terminal, to write again from chunk `first` (the oldest the tape keeps), saying so when that is not the first. */
+  private restart(past: PastPane, first: number, firstTime: number | undefined): void {
     past.term.reset();
-    past.written = 0;
+    past.written = first;
     past.session = undefined;
+    if (first > 0) {
+      const since = firstTime === undefined ? '' : ` before ${timeOfDay(firstTime, this.recording.utcOffsetMin() ?? -new Date().getTimezoneOffset(), 0)}`;
+      const note = `\x1b[90m── This pane's output${since} is no longer kept in the page: it keeps each pane's last ${PANE_TAPE_CHARS / 2 ** 20} MiB (here, a flood passed that). The session log has all of it (tcplab figures). ──\x1b[0m\r\n`;
+      past.pending = new Promise((resolve) => past.term.write(note, resolve));
+    }
   }
 
   private pane(host: ApiHostLabel, pane: PaneName, live: LivePane, parent: HTMLElement): PastPane {

@@ -16,6 +16,7 @@ import { promptUtcOffsetMinutes } from '../../../shared/src/figures/instant';
 import { FrameBatch } from '../state/frame-batch';
 import { initialWorkspace, reduce, type WorkspaceState } from '../state/workspace';
 import { TimelineModel } from './model';
+import { PaneTape } from './pane-tape';
 import { upperBound } from './scale';
 
 export const CHECKPOINT_EVERY = 512;
@@ -37,19 +38,14 @@ interface Entry {
   arrival: number;
 }
 
-export interface PaneChunk {
-  t: number;
-  session: string;
-  data: string;
-}
-
 export class Recording {
   readonly model: TimelineModel;
   private readonly entries: Entry[] = [];
   private axisTimes: number[] = [];
   /** checkpoints[k]: the fold of entries[0 .. (k+1)*CHECKPOINT_EVERY). */
   private checkpoints: WorkspaceState[] = [];
-  private readonly panes = new Map<string, { chunks: PaneChunk[]; times: number[] }>();
+  /** Each pane's output, within a budget (pane-tape.ts says why); the entries keep pane events without it. */
+  private readonly panes = new Map<string, PaneTape>();
   private readonly listeners = new Set<() => void>();
   /**
    * Listeners hear about new events once per animation frame at most (a replay sends 100,000 in
@@ -114,7 +110,9 @@ export class Recording {
     this.model.add(event);
     const clockMs = 'hostTimeUs' in event ? this.model.clockMs(event.host) : undefined;
     const axisMs = 'hostTimeUs' in event ? this.model.axisMs(event.host, event.hostTimeUs, clockMs) : event.t;
-    const entry: Entry = { session, event, axisMs, clockMs, arrival: this.entries.length };
+    // The workspace fold passes pane output by: its text lives only in the pane's tape, which lets go of old output.
+    const kept = event.type === 'pane-output' ? { ...event, data: '' } : event;
+    const entry: Entry = { session, event: kept, axisMs, clockMs, arrival: this.entries.length };
     // Mostly in order already; a transition logged late moves back a few places.
     let at = this.entries.length;
     while (at > 0 && this.axisTimes[at - 1]! > axisMs) at--;
@@ -129,10 +127,9 @@ export class Recording {
     if (event.type === 'pane-output') {
       if (this.zone === undefined && /\[\d{2}:\d{2}:\d{2}\] /.test(event.data)) this.zone = promptUtcOffsetMinutes([event]);
       const key = `${event.host}/${event.pane}`;
-      let pane = this.panes.get(key);
-      if (!pane) this.panes.set(key, (pane = { chunks: [], times: [] }));
-      pane.chunks.push({ t: event.t, session, data: event.data });
-      pane.times.push(event.t);
+      let tape = this.panes.get(key);
+      if (!tape) this.panes.set(key, (tape = new PaneTape()));
+      tape.add({ t: event.t, session, data: event.data });
     }
     if (UNDRAWN_EVENTS.has(event.type)) {
       // Only the event count changes: telling the listeners at once redrew the timeline 60 times
@@ -185,14 +182,12 @@ export class Recording {
     return state;
   }
 
-  /** The output a pane had received by controller time `t`: chunks [0, n). */
-  paneChunks(host: string, pane: PaneName): readonly PaneChunk[] {
-    return this.panes.get(`${host}/${pane}`)?.chunks ?? [];
-  }
-
-  paneChunkCountAt(host: string, pane: PaneName, t: number): number {
-    const p = this.panes.get(`${host}/${pane}`);
-    return p ? upperBound(p.times, t) : 0;
+  /** A pane's output as received (the newest part of it, see pane-tape.ts). */
+  paneTape(host: string, pane: PaneName): PaneTape {
+    const key = `${host}/${pane}`;
+    let tape = this.panes.get(key);
+    if (!tape) this.panes.set(key, (tape = new PaneTape()));
+    return tape;
   }
 
   /** The hosts' zone (minutes east of UTC) from the first prompt received; undefined before one arrives. */
