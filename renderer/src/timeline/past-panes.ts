@@ -22,8 +22,13 @@ const THEME_LIGHT: ITheme = { background: '#f7f5ee', foreground: '#1e293b', curs
 interface PastPane {
   term: Terminal;
   element: HTMLDivElement;
-  /** Chunks written so far, and the session of the last one (a new session gets a separator). */
+  /** Chunks written so far (absolute indices, pane-tape.ts), and the session of the last one (a new session gets a separator). */
   written: number;
+  /** The chunk the terminal started from (above 0: older output was let go) and its time. */
+  startedAt: number;
+  startedTime: number | undefined;
+  /** Says what the pane lacks, over it (see sayWhatIsMissing). */
+  note: HTMLDivElement;
   session: string | undefined;
   pending: Promise<void>;
 }
@@ -73,7 +78,10 @@ export class PastPanes {
 
   setDark(dark: boolean): void {
     this.dark = dark;
-    for (const p of this.panes.values()) p.term.options.theme = dark ? THEME_DARK : THEME_LIGHT;
+    for (const p of this.panes.values()) {
+      p.term.options.theme = dark ? THEME_DARK : THEME_LIGHT;
+      paintNote(p.note, dark);
+    }
   }
 
   /** The text a past pane shows (scrollback and screen), once everything written is drawn. */
@@ -109,18 +117,36 @@ export class PastPanes {
     }
     past.written = count;
     if (data) past.pending = new Promise((resolve) => past.term.write(data, resolve));
+    this.sayWhatIsMissing(past, count);
   }
 
-  /** Empties the terminal, to write again from chunk `first` (the oldest the tape keeps), saying so when that is not the first. */
+  /**
+   * A line over the past pane when it lacks output the tape let go of (a flood passed each pane's
+   * budget). Over the terminal, not in it: written into it, the line scrolled away under the
+   * megabytes replayed after it.
+   */
+  private sayWhatIsMissing(past: PastPane, count: number): void {
+    const note = past.note;
+    if (past.startedAt === 0) {
+      note.style.display = 'none';
+      return;
+    }
+    const zone = this.recording.utcOffsetMin() ?? -new Date().getTimezoneOffset();
+    const missing = past.startedTime === undefined ? 'Earlier output' : `Before ${timeOfDay(past.startedTime, zone, 0)}`;
+    // Short enough for a pane at 1280x720; the title says the rest.
+    const kept = `(the page keeps ${PANE_TAPE_CHARS / 2 ** 20} MiB a pane)`;
+    note.textContent = count <= past.startedAt ? `Output then: in the session log only ${kept}` : `${missing}: in the session log only ${kept}`;
+    note.title = `For the timeline's cursor the page keeps each pane's newest ${PANE_TAPE_CHARS / 2 ** 20} MiB of output, and a flood went past that. The session log keeps every byte (tcplab figures draws from it).`;
+    note.style.display = '';
+  }
+
+  /** Empties the terminal, to write again from chunk `first` (the oldest the tape keeps), logged at `firstTime`. */
   private restart(past: PastPane, first: number, firstTime: number | undefined): void {
     past.term.reset();
     past.written = first;
+    past.startedAt = first;
+    past.startedTime = firstTime;
     past.session = undefined;
-    if (first > 0) {
-      const since = firstTime === undefined ? '' : ` before ${timeOfDay(firstTime, this.recording.utcOffsetMin() ?? -new Date().getTimezoneOffset(), 0)}`;
-      const note = `\x1b[90m── This pane's output${since} is no longer kept in the page: it keeps each pane's last ${PANE_TAPE_CHARS / 2 ** 20} MiB (here, a flood passed that). The session log has all of it (tcplab figures). ──\x1b[0m\r\n`;
-      past.pending = new Promise((resolve) => past.term.write(note, resolve));
-    }
   }
 
   private pane(host: ApiHostLabel, pane: PaneName, live: LivePane, parent: HTMLElement): PastPane {
@@ -136,6 +162,7 @@ export class PastPanes {
     element.dataset.testid = `past-pane-${host}-${pane}`;
     element.style.height = '100%';
     element.style.overflow = 'hidden';
+    element.style.position = 'relative';
     parent.appendChild(element);
     const term = new Terminal({
       fontFamily: live.fontFamily,
@@ -148,8 +175,19 @@ export class PastPanes {
       theme: this.dark ? THEME_DARK : THEME_LIGHT,
     });
     term.open(element);
-    past = { term, element, written: 0, session: undefined, pending: Promise.resolve() };
+    const note = document.createElement('div');
+    note.dataset.testid = `past-pane-note-${host}-${pane}`;
+    note.setAttribute('role', 'note');
+    Object.assign(note.style, { position: 'absolute', top: '0', left: '0', right: '0', zIndex: '10', padding: '1px 8px', font: '11px system-ui, sans-serif', whiteSpace: 'nowrap', overflow: 'hidden', textOverflow: 'ellipsis', display: 'none' });
+    paintNote(note, this.dark);
+    element.appendChild(note);
+    past = { term, element, note, written: 0, startedAt: 0, startedTime: undefined, session: undefined, pending: Promise.resolve() };
     this.panes.set(key, past);
     return past;
   }
+}
+
+function paintNote(note: HTMLDivElement, dark: boolean): void {
+  note.style.background = dark ? 'rgba(120, 53, 15, 0.92)' : 'rgba(254, 243, 199, 0.95)';
+  note.style.color = dark ? '#fde68a' : '#78350f';
 }
