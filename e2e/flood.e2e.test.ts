@@ -41,7 +41,22 @@ describe.skipIf(skipReason)(`a ${FLOOD_MB} MB flood in a pane, in the browser`, 
     app = await startWebApp(['--lab', 'local', '--out', join(mkdtempSync(join(tmpdir(), 'tcplab-e2e-flood-')), 'runs')]);
     browser = await launchBrowser();
     page = await watchedPage(browser, pageErrors);
-  });
+    // Connected once for both tests (either runs alone too).
+    await page.goto(app.url);
+    await page.getByTestId('connect-button').click();
+    await page.locator('[data-testid="backend-phase"][data-phase="connected"]').waitFor({ timeout: CONNECT_TIMEOUT });
+    // (expect.poll is for tests only, not hooks.)
+    const deadline = Date.now() + 20_000;
+    for (const host of ['H1', 'H2'] as const) {
+      for (const pane of ['upper', 'lower'] as const) {
+        const prompt = new RegExp(`\\[\\d\\d:\\d\\d:\\d\\d\\] ${host}[#$] \\s*$`);
+        while (!prompt.test(await paneText(page, host, pane))) {
+          if (Date.now() > deadline) throw new Error(`no prompt in ${host}'s ${pane} pane within 20 s of connecting: "${(await paneText(page, host, pane)).slice(-200)}"`);
+          await page.waitForTimeout(200);
+        }
+      }
+    }
+  }, CONNECT_TIMEOUT + 60_000);
 
   afterAll(async () => {
     expect(await closeWebApp(app, browser)).toBe(0);
@@ -49,13 +64,6 @@ describe.skipIf(skipReason)(`a ${FLOOD_MB} MB flood in a pane, in the browser`, 
   });
 
   it('draws every character, keeps another pane echoing keystrokes, and keeps the server\'s memory bounded', { timeout: 600_000 }, async () => {
-    await page.goto(app.url);
-    await page.getByTestId('connect-button').click();
-    await page.locator('[data-testid="backend-phase"][data-phase="connected"]').waitFor({ timeout: CONNECT_TIMEOUT });
-    for (const pane of ['upper', 'lower'] as const) {
-      await expect.poll(() => paneText(page, 'H1', pane), { timeout: 20_000 }).toMatch(/\[\d\d:\d\d:\d\d\] H1[#$] \s*$/);
-      await expect.poll(() => paneText(page, 'H2', pane), { timeout: 20_000 }).toMatch(/\[\d\d:\d\d:\d\d\] H2[#$] \s*$/);
-    }
     const rssBefore = peakRssMiB(app.pid);
     const n = seqCountFor(FLOOD_MB * 1_000_000);
     const command = `seq 1 ${n}; echo FLOOD-END`;
