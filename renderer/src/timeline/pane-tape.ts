@@ -13,7 +13,7 @@
  * that has written chunk i can carry on from i + 1 as long as that is kept. The tape lets go of
  * whole chunks, and stops where the terminal's escape-sequence parser is back in ground, so a
  * replay that starts at `first` does not start inside a sequence (`ChunkClassifier` follows the
- * parser; through a sequence that never ends it lets go to the budget regardless).
+ * parser; through a sequence that does not end, it stops at half its target regardless).
  */
 import { ChunkClassifier } from '../../../shared/src/terminal-flood';
 import { upperBound } from './scale';

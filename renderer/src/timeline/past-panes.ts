@@ -6,7 +6,7 @@
  *
  * Moving the cursor later writes only the output in between; moving it earlier resets the
  * terminal and writes again from the oldest output the recording keeps (each pane's last 8 MiB,
- * pane-tape.ts), after a line saying so when older output was let go.
+ * pane-tape.ts); a line over the pane says so when older output was let go.
  */
 import { Terminal, type ITheme } from '@xterm/xterm';
 import type { PaneName } from '../../../shared/src/events';
