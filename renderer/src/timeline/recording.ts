@@ -126,10 +126,7 @@ export class Recording {
     }
     if (event.type === 'pane-output') {
       if (this.zone === undefined && /\[\d{2}:\d{2}:\d{2}\] /.test(event.data)) this.zone = promptUtcOffsetMinutes([event]);
-      const key = `${event.host}/${event.pane}`;
-      let tape = this.panes.get(key);
-      if (!tape) this.panes.set(key, (tape = new PaneTape()));
-      tape.add({ t: event.t, session, data: event.data });
+      this.paneTape(event.host, event.pane).add({ t: event.t, session, data: event.data });
     }
     if (UNDRAWN_EVENTS.has(event.type)) {
       // Only the event count changes: telling the listeners at once redrew the timeline 60 times
