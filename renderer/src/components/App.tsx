@@ -174,8 +174,14 @@ export function App({ client, store, hub }: { client: LabClient; store: AppStore
         ))}
         {/* The right column scrolls rather than cutting the run panel short when the window is short; the diagram keeps its size (⤢ Enlarge for more). */}
         <div className="flex min-h-0 flex-col gap-2 overflow-y-auto" data-testid="side-column">
-          {/* Natural size, but on short windows at most a quarter of the height, so the run's result fits whole below it. */}
-          <div className="shrink-0 [@media(max-height:800px)]:[&_[data-testid=state-diagram]]:max-h-[25vh]" data-testid="side-diagram">
+          {/* Natural size, but on short windows the drawing is at most a quarter of the height, so the
+              run's result fits whole below it. The panel as a whole is capped too (the drawing, its
+              title and one line of legend): when the legend wraps (long state names), the drawing
+              gives up those pixels rather than the run's result below. */}
+          <div
+            className="shrink-0 [@media(max-height:800px)]:[&_[data-testid=state-diagram]]:max-h-[25vh] [@media(max-height:800px)]:[&>section]:max-h-[calc(25vh+3.25rem)]"
+            data-testid="side-diagram"
+          >
             <StateDiagram hosts={shown.hosts} labels={LABELS} dark={dark} />
           </div>
         <RunPanel

@@ -71,11 +71,23 @@ export const RunPanel = memo(function RunPanel({ experiments, selected, onSelect
     // Braces matter: Chromium's scrollIntoView now returns a promise, which React would take for a cleanup function.
     void current.current?.scrollIntoView({ block: 'nearest' });
   }, [thisRun?.currentStep]);
-  // The panel may have scrolled down with the steps (short windows): bring the verdict back into view.
+  // The panel may have scrolled down with the steps (short windows): bring the verdict back into
+  // view when it appears, and again whenever it grows (the report's "written to" lines, an error),
+  // or the card's new lines end up below the panel's clipping edge.
   const resultRef = useRef<HTMLDivElement>(null);
   const hasResult = thisRun?.result !== undefined;
   useEffect(() => {
-    if (hasResult) void resultRef.current?.scrollIntoView({ block: 'nearest' });
+    const card = resultRef.current;
+    if (!hasResult || !card) return undefined;
+    let height = -1;
+    // A ResizeObserver reports the card's first size too, so this also covers its appearing.
+    const observer = new ResizeObserver(([entry]) => {
+      const grown = (entry?.contentRect.height ?? 0) > height;
+      height = entry?.contentRect.height ?? 0;
+      if (grown) void card.scrollIntoView({ block: 'nearest' });
+    });
+    observer.observe(card);
+    return () => observer.disconnect();
   }, [hasResult]);
 
   return (

@@ -22,12 +22,25 @@ function useNow(everyMs: number, ticking: boolean): number {
   return now;
 }
 
-function formatTimer(socket: SsSocket, leftMs: number | undefined): string {
-  if (!socket.timer || leftMs === undefined) return '';
-  const left = leftMs >= 10_000 ? `${Math.ceil(leftMs / 1000)} s` : `${(leftMs / 1000).toFixed(1)} s`;
-  const retries = socket.timer.retransmits > 0 ? `, ${socket.timer.retransmits} retr.` : '';
-  const name = socket.timer.name === 'on' ? 'retransmit' : socket.timer.name;
-  return `${name} ${left}${retries}`;
+/** ss's timer names, as the column shows them (short: it is the narrowest column on a projector). */
+const TIMER_NAME: Record<string, string> = { on: 'retrans' };
+/** And as the cell's tooltip explains them. */
+const TIMER_MEANING: Record<string, string> = {
+  on: 'retransmission timer',
+  timewait: 'TIME_WAIT timer (2 MSL)',
+  keepalive: 'keepalive timer',
+  persist: 'zero-window probe (persist) timer',
+};
+
+/** The timer cell: short text that fits a 1280 px window, and its spelled-out tooltip. */
+function formatTimer(socket: SsSocket, leftMs: number | undefined): { text: string; title: string } | undefined {
+  if (!socket.timer || leftMs === undefined) return undefined;
+  const { name, retransmits } = socket.timer;
+  // The countdown comes before the retransmissions, so a cut cell still shows it.
+  const left = leftMs >= 10_000 ? `${Math.ceil(leftMs / 1000)}s` : `${(leftMs / 1000).toFixed(1)}s`;
+  const text = `${TIMER_NAME[name] ?? name} ${left}${retransmits > 0 ? ` ×${retransmits}` : ''}`;
+  const retries = retransmits > 0 ? `, ${retransmits} retransmission${retransmits === 1 ? '' : 's'} so far` : '';
+  return { text, title: `${TIMER_MEANING[name] ?? `${name} timer`}: ${left} left${retries} (ss: timer:(${name},…))` };
 }
 
 export function SocketTable({ host, port, at }: { host: HostView; port: number | undefined; at?: number | undefined }) {
@@ -38,13 +51,16 @@ export function SocketTable({ host, port, at }: { host: HostView; port: number |
   const now = at ?? live;
   return (
     <div className="min-h-0 overflow-auto" data-testid={`sockets-${host.label}`}>
-      <table className="w-full table-fixed border-collapse font-mono text-[11px]">
+      <table className="w-full table-fixed border-collapse font-mono text-[11px] tracking-tight">
         <thead className="sticky top-0 bg-slate-50 text-left text-[10.5px] font-sans font-semibold uppercase tracking-wide text-slate-500 dark:bg-slate-900 dark:text-slate-400">
           <tr>
-            <th className="w-[30%] px-1.5 py-1">Local</th>
-            <th className="w-[30%] px-1.5 py-1">Remote</th>
-            <th className="w-[20%] px-1.5 py-1">State</th>
-            <th className="px-1.5 py-1">Timer</th>
+            {/* At 1280 px a host's column is ~450 px wide: the lab's addresses and ports, the longest
+                state's badge and a timer such as "retrans 0.3s ×10" each fit whole (checked in
+                e2e/workspace.e2e.test.ts), so the countdown is never the part cut off. */}
+            <th className="w-[27%] px-1 py-1">Local</th>
+            <th className="w-[27%] px-1 py-1">Remote</th>
+            <th className="w-[20%] px-1 py-1">State</th>
+            <th className="px-1 py-1">Timer</th>
           </tr>
         </thead>
         <tbody>
@@ -58,6 +74,7 @@ export function SocketTable({ host, port, at }: { host: HostView; port: number |
             rows.map((row) => {
               const state = currentState(row);
               const { socket } = row;
+              const timer = socket && formatTimer(socket, timerLeftMs(socket, host.snapshotT, now));
               return (
                 <tr
                   key={`${row.local}-${row.remote}`}
@@ -66,12 +83,18 @@ export function SocketTable({ host, port, at }: { host: HostView; port: number |
                   title={socket ? undefined : 'Reported by the tracer after ss last listed the sockets'}
                   className="border-t border-slate-100 dark:border-slate-800"
                 >
-                  <td className="truncate px-1.5 py-0.5">{row.local}</td>
-                  <td className="truncate px-1.5 py-0.5">{row.remote}</td>
-                  <td className="px-1.5 py-0.5">
+                  <td className="truncate px-1 py-0.5" title={row.local}>
+                    {row.local}
+                  </td>
+                  <td className="truncate px-1 py-0.5" title={row.remote}>
+                    {row.remote}
+                  </td>
+                  <td className="px-1 py-0.5">
                     <StateBadge state={state} />
                   </td>
-                  <td className="truncate px-1.5 py-0.5 tabular-nums text-slate-600 dark:text-slate-300">{socket ? formatTimer(socket, timerLeftMs(socket, host.snapshotT, now)) : ''}</td>
+                  <td className="truncate px-1 py-0.5 tabular-nums text-slate-600 dark:text-slate-300" title={timer?.title} data-testid="socket-timer">
+                    {timer?.text}
+                  </td>
                 </tr>
               );
             })
