@@ -265,10 +265,14 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
     expect(await page.getByTestId('run-log').textContent()).toMatch(/H1: removed firewall rule: iptables -w -D OUTPUT/);
 
     // The report: one self-contained HTML file, written into the run's folder and downloaded.
-    // First the worst case for the card's visibility below: its bottom at the panel's clipping edge
-    // (as when H1's row wraps), so the report's lines grow it past that edge unless the panel
-    // scrolls again. A CI run once failed the check below on exactly that.
-    await result.evaluate((card) => void (card as unknown as { scrollIntoView: (o: object) => void }).scrollIntoView({ block: 'end' }));
+    // As if the user had scrolled the panel down to read the steps: the card's top is out of sight,
+    // its Report button still in view. The card grows with the report's lines and comes back whole
+    // (checked below).
+    const scrolledBy = await page.getByRole('complementary', { name: 'experiment' }).evaluate((panel) => {
+      panel.scrollTop = 100;
+      return panel.scrollTop;
+    });
+    expect(scrolledBy).toBe(100);
     const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.getByTestId('report-button').click()]);
     expect(download.suggestedFilename()).toMatch(/^tcplab-lost-fin-[0-9a-f]{8}\.html$/);
     const html = readFileSync(await download.path(), 'utf8');
