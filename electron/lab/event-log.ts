@@ -68,10 +68,11 @@ export class SessionLog extends EventEmitter<{ event: [LabEvent] }> {
   private fd: number | undefined;
   private seq = 0;
   /**
-   * The events appended, in memory. A log with a file leaves pane output out: the file has it,
-   * and keeping it here held a whole flood (100 MB of `seq` output) for the session's life; the
-   * server's RSS growth during one went from 121 MiB to 74 and 92 MiB (bench:ui, two runs, under load).
-   * An in-memory log (no file) keeps everything.
+   * The events appended, for a log with no file (previews and tests). A log with a file keeps none
+   * here: the file is the record, and nothing in the app reads them back from memory. Keeping them
+   * held a whole flood (100 MB of `seq` output) for the session's life, until pane output was left
+   * out; and then still every `ss` snapshot, 10 a second while the lab is connected, for as long as
+   * the workspace stays open (about 40 MiB of the server's memory an hour, idle).
    */
   readonly events: LabEvent[] = [];
 
@@ -84,7 +85,7 @@ export class SessionLog extends EventEmitter<{ event: [LabEvent] }> {
   append(event: NewLabEvent): LabEvent {
     const full = { seq: this.seq++, t: nowMs(), ...event } as LabEvent;
     if (this.fd !== undefined) writeSync(this.fd, `${JSON.stringify(full)}\n`);
-    if (this.fd === undefined || full.type !== 'pane-output') this.events.push(full);
+    if (this.path === undefined) this.events.push(full);
     this.emit('event', full);
     return full;
   }
