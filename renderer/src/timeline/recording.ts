@@ -9,6 +9,8 @@
  * plus what the packets added). When those move (a host's first estimate, a new packet
  * correction), the order is worked out again at the next question about an instant. The fold
  * keeps a checkpoint every CHECKPOINT_EVERY events, so moving the cursor folds at most that many.
+ * `ss` snapshots (ten a second while connected) are kept apart, at a few numbers each, and the
+ * fold takes each host's latest one last (snapshot-series.ts says why that is the same).
  */
 import type { LabEvent, PaneName } from '../../../shared/src/events';
 import type { SessionEventMessage } from '../../../shared/src/lab-api';
@@ -18,6 +20,7 @@ import { initialWorkspace, reduce, type WorkspaceState } from '../state/workspac
 import { TimelineModel } from './model';
 import { PaneTape } from './pane-tape';
 import { upperBound } from './scale';
+import { HostSnapshots, type FoldPlace } from './snapshot-series';
 
 export const CHECKPOINT_EVERY = 512;
 /** How often events the timeline does not draw tell the listeners (see `add`). */
@@ -40,7 +43,14 @@ interface Entry {
 
 export class Recording {
   readonly model: TimelineModel;
+  /** Every event but `ss` snapshots (in `snapshots`) and with pane output's text left out, in axis order. */
   private readonly entries: Entry[] = [];
+  /** Each host's snapshots, kept compactly (snapshot-series.ts says why, and how the fold takes them). */
+  private readonly snapshots = new Map<string, HostSnapshots>();
+  /** Where each session's start lies in the fold's order. */
+  private readonly starts = new Map<string, FoldPlace>();
+  /** Events added so far, snapshots included: the next one's arrival. */
+  private received = 0;
   private axisTimes: number[] = [];
   /** checkpoints[k]: the fold of entries[0 .. (k+1)*CHECKPOINT_EVERY). */
   private checkpoints: WorkspaceState[] = [];
@@ -77,7 +87,7 @@ export class Recording {
   /** Brings the model up to date with every event now and tells the listeners (tests; the end of a burst). */
   flush(): void {
     this.notifier.flush();
-    if (this.published !== this.entries.length) this.publish(true);
+    if (this.published !== this.received) this.publish(true);
   }
 
   private publish(force = false): void {
@@ -99,8 +109,8 @@ export class Recording {
       this.rebuilds.count++;
       this.rebuilds.ms += this.model.lastBuildMs;
     }
-    if (this.published === this.entries.length) return;
-    this.published = this.entries.length;
+    if (this.published === this.received) return;
+    this.published = this.received;
     for (const listener of this.listeners) listener();
   }
 
@@ -110,20 +120,9 @@ export class Recording {
     this.model.add(event);
     const clockMs = 'hostTimeUs' in event ? this.model.clockMs(event.host) : undefined;
     const axisMs = 'hostTimeUs' in event ? this.model.axisMs(event.host, event.hostTimeUs, clockMs) : event.t;
-    // The workspace fold passes pane output by: its text lives only in the pane's tape, which lets go of old output.
-    const kept = event.type === 'pane-output' ? { ...event, data: '' } : event;
-    const entry: Entry = { session, event: kept, axisMs, clockMs, arrival: this.entries.length };
-    // Mostly in order already; a transition logged late moves back a few places.
-    let at = this.entries.length;
-    while (at > 0 && this.axisTimes[at - 1]! > axisMs) at--;
-    if (at === this.entries.length) {
-      this.entries.push(entry);
-      this.axisTimes.push(axisMs);
-    } else {
-      this.entries.splice(at, 0, entry);
-      this.axisTimes.splice(at, 0, axisMs);
-      this.checkpoints.length = Math.min(this.checkpoints.length, Math.floor(at / CHECKPOINT_EVERY));
-    }
+    const arrival = this.received++;
+    if (event.type === 'snapshot') this.hostSnapshots(event.host).add(session, event, axisMs, clockMs, arrival);
+    else this.addEntry(session, event, axisMs, clockMs, arrival);
     if (event.type === 'pane-output') {
       if (this.zone === undefined && /\[\d{2}:\d{2}:\d{2}\] /.test(event.data)) this.zone = promptUtcOffsetMinutes([event]);
       this.paneTape(event.host, event.pane).add({ t: event.t, session, data: event.data });
@@ -141,14 +140,32 @@ export class Recording {
     this.notifier.schedule();
   }
 
+  private addEntry(session: string, event: LabEvent, axisMs: number, clockMs: number | undefined, arrival: number): void {
+    if (event.type === 'session-start') this.starts.set(session, { axisMs, arrival });
+    // The workspace fold passes pane output by: its text lives only in the pane's tape, which lets go of old output.
+    const kept = event.type === 'pane-output' ? { ...event, data: '' } : event;
+    const entry: Entry = { session, event: kept, axisMs, clockMs, arrival };
+    // Mostly in order already; a transition logged late moves back a few places.
+    let at = this.entries.length;
+    while (at > 0 && this.axisTimes[at - 1]! > axisMs) at--;
+    if (at === this.entries.length) {
+      this.entries.push(entry);
+      this.axisTimes.push(axisMs);
+    } else {
+      this.entries.splice(at, 0, entry);
+      this.axisTimes.splice(at, 0, axisMs);
+      this.checkpoints.length = Math.min(this.checkpoints.length, Math.floor(at / CHECKPOINT_EVERY));
+    }
+  }
+
   /** Listeners hear about new events at most once per animation frame. */
   subscribe(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  /** How many events lie at or before `ms` on the axis. */
-  countAt(ms: number): number {
+  /** How many of the entries (every event but snapshots) lie at or before `ms` on the axis. */
+  private countAt(ms: number): number {
     this.placeAgain();
     return upperBound(this.axisTimes, ms);
   }
@@ -164,6 +181,7 @@ export class Recording {
     this.entries.sort((a, b) => a.axisMs - b.axisMs || a.arrival - b.arrival);
     this.axisTimes = this.entries.map((entry) => entry.axisMs);
     this.checkpoints = [];
+    for (const series of this.snapshots.values()) series.place((hostTimeUs, clockMs) => this.model.axisMs(series.host, hostTimeUs, clockMs));
   }
 
   /** The workspace as it was at `ms` on the axis: the fold of every event up to it. */
@@ -176,7 +194,31 @@ export class Recording {
       state = reduce(state, entry.session, entry.event);
       if ((i + 1) % CHECKPOINT_EVERY === 0 && this.checkpoints.length === (i + 1) / CHECKPOINT_EVERY - 1) this.checkpoints.push(state);
     }
+    // Then each host's latest snapshot of the session the fold ended in (snapshot-series.ts).
+    const began = state.session === undefined ? undefined : this.starts.get(state.session);
+    if (!began) return state;
+    for (const series of this.snapshots.values()) {
+      const snapshot = series.latest(ms, state.session!, began);
+      if (snapshot) state = reduce(state, state.session!, snapshot);
+    }
     return state;
+  }
+
+  private hostSnapshots(host: string): HostSnapshots {
+    let series = this.snapshots.get(host);
+    if (!series) this.snapshots.set(host, (series = new HostSnapshots(host)));
+    return series;
+  }
+
+  /** How many snapshots it holds, and in how many runs of equal socket lists (tests). */
+  snapshotCounts(): { snapshots: number; runs: number } {
+    let snapshots = 0;
+    let runs = 0;
+    for (const series of this.snapshots.values()) {
+      snapshots += series.size;
+      runs += series.runCount;
+    }
+    return { snapshots, runs };
   }
 
   /** A pane's output as received (the newest part of it, see pane-tape.ts). */
