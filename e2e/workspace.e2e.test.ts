@@ -45,6 +45,26 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
       .getByTestId(`sockets-${host}`)
       .locator('tr[data-state] td')
       .evaluateAll((cells) => cells.filter((cell) => cell.scrollWidth > cell.clientWidth + 0.5).map((cell) => `${cell.textContent} (${cell.scrollWidth} > ${cell.clientWidth} px)`));
+  /** Whether the element is whole on screen: in the window and in every scrolling or clipping ancestor. */
+  const fullyVisible = (testId: string) =>
+    page.getByTestId(testId).evaluate((element) => {
+      // The test project compiles without DOM types; these are the page's own.
+      const win = globalThis as unknown as { innerHeight: number; innerWidth: number; getComputedStyle: (e: unknown) => { overflowX: string; overflowY: string } };
+      const box = element.getBoundingClientRect();
+      const round = (r: { top: number; bottom: number }) => `${Math.round(r.top)}..${Math.round(r.bottom)}`;
+      let inside = box.top >= 0 && box.left >= 0 && box.bottom <= win.innerHeight && box.right <= win.innerWidth;
+      const clippedBy: string[] = inside ? [] : [`the window (0..${win.innerHeight})`];
+      // Every scrolling or clipping ancestor must show the whole box too.
+      for (let a = element.parentElement; a; a = a.parentElement) {
+        const style = win.getComputedStyle(a);
+        if (style.overflowY === 'visible' && style.overflowX === 'visible') continue;
+        const clip = a.getBoundingClientRect();
+        const within = box.top >= clip.top - 0.5 && box.bottom <= clip.bottom + 0.5 && box.left >= clip.left - 0.5 && box.right <= clip.right + 0.5;
+        if (!within) clippedBy.push(`${a.tagName.toLowerCase()}[${a.getAttribute('data-testid') ?? a.getAttribute('aria-label') ?? ''}] ${round(clip)}`);
+        inside &&= within;
+      }
+      return { inside, height: Math.round(box.height), width: Math.round(box.width), box: round(box), clippedBy };
+    });
   /** Of one sample text per column of a host's first socket row, those too wide for the cell, drawn in the cell's font (a badge's in the badge's). */
   const widestFitting = (host: 'H1' | 'H2', samples: string[]) =>
     page
@@ -213,6 +233,11 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
       await page.getByTestId('next-step-button').click();
       await expect.poll(nextStep, { timeout: 60_000 }).toBe(step + 1);
     }
+    // On a projector the next step's explanation and its buttons are whole on screen, though the
+    // steps list scrolled down to the current step.
+    expect(page.viewportSize()).toEqual({ width: 1280, height: 720 });
+    // (Polled: the panel scrolls in an effect after the box renders.)
+    await expect.poll(async () => JSON.stringify(await fullyVisible('step-waiting')), { timeout: 5_000 }).toMatch(/"inside":true/);
     // Both at once: the two hosts disagree about the connection while the FIN is being dropped.
     await page.locator('[data-testid="sockets-H1"] tr[data-state="FIN_WAIT1"]').first().waitFor({ timeout: RUN_TIMEOUT });
     await page.locator('[data-testid="sockets-H2"] tr[data-state="ESTABLISHED"]').first().waitFor({ timeout: 10_000 });
@@ -221,7 +246,7 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
     // The row can show from the trace one ss round trip before ss lists the socket with its timer.
     await expect
       .poll(() => page.locator('[data-testid="sockets-H1"] tr[data-state="FIN_WAIT1"] td').last().textContent(), { timeout: 10_000 })
-      .toMatch(/\d(\.\d)?s/);
+      .toMatch(/^(persist|retrans) \d+(\.\d)?s\b/);
     // On a projector (1280x720) every cell reads whole: the countdown is the point of the column.
     expect(page.viewportSize()).toEqual({ width: 1280, height: 720 });
     expect(await cutCells('H1')).toEqual([]);
@@ -295,25 +320,6 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
     // by the viewport or by the column (the timeline starts collapsed on a window this short).
     expect(page.viewportSize()).toEqual({ width: 1280, height: 720 });
     expect(await page.getByTestId('timeline-canvas').count()).toBe(0);
-    const fullyVisible = (testId: string) =>
-      page.getByTestId(testId).evaluate((element) => {
-        // The test project compiles without DOM types; these are the page's own.
-        const win = globalThis as unknown as { innerHeight: number; innerWidth: number; getComputedStyle: (e: unknown) => { overflowX: string; overflowY: string } };
-        const box = element.getBoundingClientRect();
-        const round = (r: { top: number; bottom: number }) => `${Math.round(r.top)}..${Math.round(r.bottom)}`;
-        let inside = box.top >= 0 && box.left >= 0 && box.bottom <= win.innerHeight && box.right <= win.innerWidth;
-        const clippedBy: string[] = inside ? [] : [`the window (0..${win.innerHeight})`];
-        // Every scrolling or clipping ancestor must show the whole box too.
-        for (let a = element.parentElement; a; a = a.parentElement) {
-          const style = win.getComputedStyle(a);
-          if (style.overflowY === 'visible' && style.overflowX === 'visible') continue;
-          const clip = a.getBoundingClientRect();
-          const within = box.top >= clip.top - 0.5 && box.bottom <= clip.bottom + 0.5 && box.left >= clip.left - 0.5 && box.right <= clip.right + 0.5;
-          if (!within) clippedBy.push(`${a.tagName.toLowerCase()}[${a.getAttribute('data-testid') ?? a.getAttribute('aria-label') ?? ''}] ${round(clip)}`);
-          inside &&= within;
-        }
-        return { inside, height: Math.round(box.height), width: Math.round(box.width), box: round(box), clippedBy };
-      });
     const diagramBox = await fullyVisible('state-diagram');
     const resultBox = await fullyVisible('run-result');
     expect(diagramBox.inside, JSON.stringify(diagramBox)).toBe(true);
@@ -325,13 +331,13 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
     // And still once the workspace has reconnected after the run and observed the hosts again,
     // which changes what the column shows (the card must not end up cut by it).
     await page.locator('[data-testid="backend-phase"][data-phase="connected"]').waitFor({ timeout: CONNECT_TIMEOUT });
-    await page.waitForTimeout(1_000);
-    const legendH1 = await page.getByTestId('diagram-legend-H1').textContent();
-    const diagramAfter = await fullyVisible('state-diagram');
-    const resultAfter = await fullyVisible('run-result');
-    expect(diagramAfter.inside, `the diagram after reconnecting (legend H1: ${legendH1}): ${JSON.stringify(diagramAfter)}`).toBe(true);
-    expect(resultAfter.inside, `the result after reconnecting (legend H1: ${legendH1}): ${JSON.stringify(resultAfter)}`).toBe(true);
-    expect(diagramAfter.height).toBeGreaterThanOrEqual(160);
+    // The new session has observed H1: the run's connection (TIME_WAIT now) in its table and legend.
+    await page.locator('[data-testid="sockets-H1"] tr[data-state]').first().waitFor({ timeout: 15_000 });
+    await expect.poll(() => page.getByTestId('diagram-legend-H1').textContent(), { timeout: 15_000 }).not.toMatch(/—/);
+    // Polled: the layout settles a frame or two after the data.
+    await expect.poll(async () => JSON.stringify(await fullyVisible('state-diagram')), { timeout: 5_000 }).toMatch(/"inside":true/);
+    await expect.poll(async () => JSON.stringify(await fullyVisible('run-result')), { timeout: 5_000 }).toMatch(/"inside":true/);
+    expect((await fullyVisible('state-diagram')).height).toBeGreaterThanOrEqual(160);
     await screenshot(page, '05a-lost-fin-result-reconnected');
     expect(await cutCells('H1')).toEqual([]);
     await page.getByRole('button', { name: /Dark/ }).click();

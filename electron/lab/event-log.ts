@@ -79,7 +79,7 @@ export class SessionLog extends EventEmitter<{ event: [LabEvent] }> {
   /** With no path, the log lives in memory only (for previews and tests). */
   constructor(readonly path?: string) {
     super();
-    if (path) this.fd = openSync(path, 'a');
+    if (path !== undefined) this.fd = openSync(path, 'a');
   }
 
   append(event: NewLabEvent): LabEvent {

@@ -74,31 +74,48 @@ function logged(steps: Step[]): Array<{ session: string; event: LabEvent }> {
   return out;
 }
 
-/** The plain fold the Recording must equal: every event, snapshots in their places, in (axis, arrival) order. */
-function plainFoldAt(recording: Recording, events: Array<{ session: string; event: LabEvent; clockMs: number | undefined }>, ms: number) {
-  const placed = events.map(({ session, event, clockMs }, arrival) => ({ session, event, arrival, axis: 'hostTimeUs' in event ? recording.model.axisMs(event.host, event.hostTimeUs, clockMs) : event.t }));
-  placed.sort((a, b) => a.axis - b.axis || a.arrival - b.arrival);
-  return placed.filter((p) => p.axis <= ms).reduce((state, p) => reduce(state, p.session, p.event), initialWorkspace());
+type Added = { session: string; event: LabEvent; clockMs: number | undefined };
+
+/** Every event on the axis as the Recording's model places it now, in the plain fold's order: axis time, then arrival. */
+function placed(recording: Recording, events: Added[]) {
+  const all = events.map(({ session, event, clockMs }, arrival) => ({ session, event, arrival, axis: 'hostTimeUs' in event ? recording.model.axisMs(event.host, event.hostTimeUs, clockMs) : event.t }));
+  return all.sort((a, b) => a.axis - b.axis || a.arrival - b.arrival);
+}
+
+/** The plain fold the Recording must equal: every event, snapshots in their places. */
+function plainFoldAt(ordered: ReturnType<typeof placed>, ms: number) {
+  let state = initialWorkspace();
+  for (const p of ordered) {
+    if (p.axis > ms) break;
+    state = reduce(state, p.session, p.event);
+  }
+  return state;
 }
 
 describe('snapshots at the timeline cursor', () => {
   it('the workspace at any instant equals the plain fold of every event up to it', () => {
     fc.assert(
-      fc.property(fc.array(stepArb, { minLength: 1, maxLength: 40 }), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 12 }), (steps, fractions) => {
+      fc.property(fc.array(stepArb, { minLength: 1, maxLength: 40 }), fc.array(fc.integer({ min: 0, max: 1_000_000 }), { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { minLength: 1, maxLength: 20 }), (steps, spread, picks) => {
         const events = logged(steps);
         const recording = new Recording();
-        const added: Array<{ session: string; event: LabEvent; clockMs: number | undefined }> = [];
+        const added: Added[] = [];
         for (const { session, event } of events) {
           const clockMs = 'hostTimeUs' in event ? recording.model.clockMs(event.host) : undefined;
           added.push({ session, event, clockMs });
           recording.add({ type: 'event', session, event });
         }
         recording.flush();
-        const first = T0 - 1000;
-        const last = (events.at(-1)?.event.t ?? T0) + 1000;
-        // Instants anywhere, back and forth, and exactly on events' axis times.
-        const instants = [...fractions.map((f) => first + f * (last - first)), ...events.slice(0, 5).map((e) => e.event.t)];
-        for (const ms of instants) expect(recording.foldAt(ms)).toEqual(plainFoldAt(recording, added, ms));
+        const ordered = placed(recording, added);
+        const first = ordered[0]!.axis - 1000;
+        const last = ordered.at(-1)!.axis + 1000;
+        // Instants anywhere over the recording, back and forth, and on, just before and just
+        // after events' axis times (where ties and late events decide).
+        const onEvents = picks.flatMap((k) => {
+          const axis = ordered[k % ordered.length]!.axis;
+          return [axis, axis - 0.001, axis + 0.001];
+        });
+        const instants = [...spread.map((x) => first + (x / 1_000_000) * (last - first)), ...onEvents];
+        for (const ms of instants) expect(recording.foldAt(ms), `at ${ms}`).toEqual(plainFoldAt(ordered, ms));
       }),
       { numRuns: 300 },
     );

@@ -67,10 +67,15 @@ export const RunPanel = memo(function RunPanel({ experiments, selected, onSelect
     if (fileInput.current) fileInput.current.value = ''; // the same file again is a new choice
   };
   const current = useRef<HTMLLIElement>(null);
+  const waitingBox = useRef<HTMLDivElement>(null);
   useEffect(() => {
     // Braces matter: Chromium's scrollIntoView now returns a promise, which React would take for a cleanup function.
     void current.current?.scrollIntoView({ block: 'nearest' });
-  }, [thisRun?.currentStep]);
+    // A step waiting for the user: its explanation and buttons (above the list) come whole into
+    // view after the list's scroll; on a short window that scroll had left the box's top, the
+    // step's name and explanation, cut off above the panel.
+    void waitingBox.current?.scrollIntoView({ block: 'nearest' });
+  }, [thisRun?.currentStep, waiting]);
   // The panel may have scrolled down with the steps (short windows): bring the verdict back into
   // view when it appears, and again whenever it grows (the report's "written to" lines, an error),
   // or the card's new lines end up below the panel's clipping edge.
@@ -170,7 +175,7 @@ export const RunPanel = memo(function RunPanel({ experiments, selected, onSelect
           <input ref={fileInput} type="file" accept=".yaml,.yml,.json" className="hidden" data-testid="open-file-input" onChange={(e) => void openFile(e.target.files?.[0])} />
         </div>
         {waiting !== undefined && (
-          <div className="mt-2 rounded-md border border-amber-300 bg-amber-50 p-2 dark:border-amber-700 dark:bg-amber-950/40" data-testid="step-waiting">
+          <div ref={waitingBox} className="mt-2 rounded-md border border-amber-300 bg-amber-50 p-2 dark:border-amber-700 dark:bg-amber-950/40" data-testid="step-waiting">
             <p className="text-[12px] font-semibold">Next: step {waiting + 1}</p>
             <p className="font-mono text-[11px] text-slate-700 dark:text-slate-200">{thisRun?.steps[waiting]?.summary}</p>
             {thisRun?.steps[waiting]?.explain && <p className="mt-1 text-[12.5px] leading-snug text-slate-700 dark:text-slate-200">{thisRun.steps[waiting].explain}</p>}

@@ -47,8 +47,8 @@ export class Recording {
   private readonly entries: Entry[] = [];
   /** Each host's snapshots, kept compactly (snapshot-series.ts says why, and how the fold takes them). */
   private readonly snapshots = new Map<string, HostSnapshots>();
-  /** Where each session's start lies in the fold's order. */
-  private readonly starts = new Map<string, FoldPlace>();
+  /** Where each session's start lies in the fold's order (a session logs one; a hand-made log may have more). */
+  private readonly starts = new Map<string, FoldPlace[]>();
   /** Events added so far, snapshots included: the next one's arrival. */
   private received = 0;
   private axisTimes: number[] = [];
@@ -141,7 +141,7 @@ export class Recording {
   }
 
   private addEntry(session: string, event: LabEvent, axisMs: number, clockMs: number | undefined, arrival: number): void {
-    if (event.type === 'session-start') this.starts.set(session, { axisMs, arrival });
+    if (event.type === 'session-start') this.starts.set(session, [...(this.starts.get(session) ?? []), { axisMs, arrival }]);
     // The workspace fold passes pane output by: its text lives only in the pane's tape, which lets go of old output.
     const kept = event.type === 'pane-output' ? { ...event, data: '' } : event;
     const entry: Entry = { session, event: kept, axisMs, clockMs, arrival };
@@ -195,7 +195,7 @@ export class Recording {
       if ((i + 1) % CHECKPOINT_EVERY === 0 && this.checkpoints.length === (i + 1) / CHECKPOINT_EVERY - 1) this.checkpoints.push(state);
     }
     // Then each host's latest snapshot of the session the fold ended in (snapshot-series.ts).
-    const began = state.session === undefined ? undefined : this.starts.get(state.session);
+    const began = state.session === undefined ? undefined : lastStartBy(this.starts.get(state.session), ms);
     if (!began) return state;
     for (const series of this.snapshots.values()) {
       const snapshot = series.latest(ms, state.session!, began);
@@ -235,4 +235,13 @@ export class Recording {
   }
 
   private zone: number | undefined;
+}
+
+/** The session's start the fold up to `ms` applied last: the latest at or before it, in (axis, arrival) order. */
+function lastStartBy(starts: readonly FoldPlace[] | undefined, ms: number): FoldPlace | undefined {
+  let last: FoldPlace | undefined;
+  for (const start of starts ?? []) {
+    if (start.axisMs <= ms && (!last || start.axisMs > last.axisMs || (start.axisMs === last.axisMs && start.arrival > last.arrival))) last = start;
+  }
+  return last;
 }

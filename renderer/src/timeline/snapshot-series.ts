@@ -12,6 +12,8 @@
  * changes those but a session's start, which empties them. So the fold takes every other event in
  * order, then the latest snapshot of the session it ended in that came after that session began;
  * which is what folding every snapshot in its place would have left (test/unit/snapshot-series.test.ts).
+ * One difference, for hosts the workspace does not name: a stale snapshot of an unnamed host no
+ * longer adds that host, empty; the page's hosts are H1 and H2, named from the start.
  */
 import type { LabEvent } from '../../../shared/src/events';
 import type { SsSocket } from '../../../shared/src/observations';
@@ -98,6 +100,8 @@ export class HostSnapshots {
           found = i;
           break;
         }
+        // Runs before the session began hold none of its snapshots that count: stop there.
+        if (this.axisMs[this.runs[r]!.first]! < began.axisMs) break;
         i = this.runs[r]!.first - 1;
       }
       // The session's earlier snapshots come before this one, so none is after its start either.
