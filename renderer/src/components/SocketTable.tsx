@@ -29,7 +29,10 @@ const TIMER_MEANING: Record<string, string> = {
   on: 'retransmission timer',
   timewait: 'TIME_WAIT timer (2 MSL)',
   keepalive: 'keepalive timer',
-  persist: 'zero-window probe (persist) timer',
+  // The kernel's probe timer: a segment is queued that has not left yet, for a zero window or, in
+  // lost-fin, because the host's own firewall refuses the FIN (a local DROP fails the send, so
+  // the FIN never reaches the retransmission queue; ss's count is then the probes so far).
+  persist: 'probe timer: a segment that has not left yet is tried again',
 };
 
 /** The timer cell: short text that fits a 1280 px window, and its spelled-out tooltip. */
@@ -39,7 +42,8 @@ function formatTimer(socket: SsSocket, leftMs: number | undefined): { text: stri
   // The countdown comes before the retransmissions, so a cut cell still shows it.
   const left = leftMs >= 10_000 ? `${Math.ceil(leftMs / 1000)}s` : `${(leftMs / 1000).toFixed(1)}s`;
   const text = `${TIMER_NAME[name] ?? name} ${left}${retransmits > 0 ? ` ×${retransmits}` : ''}`;
-  const retries = retransmits > 0 ? `, ${retransmits} retransmission${retransmits === 1 ? '' : 's'} so far` : '';
+  const tries = name === 'persist' ? 'probe' : 'retransmission';
+  const retries = retransmits > 0 ? `, ${retransmits} ${tries}${retransmits === 1 ? '' : 's'} so far` : '';
   return { text, title: `${TIMER_MEANING[name] ?? `${name} timer`}: ${left} left${retries} (ss: timer:(${name},…))` };
 }
 
