@@ -22,29 +22,30 @@ function useNow(everyMs: number, ticking: boolean): number {
   return now;
 }
 
-/** ss's timer names, as the column shows them (short: it is the narrowest column on a projector). */
-const TIMER_NAME: Record<string, string> = { on: 'retrans' };
-/** And as the cell's tooltip explains them. */
-const TIMER_MEANING: Record<string, string> = {
-  on: 'retransmission timer',
-  timewait: 'TIME_WAIT timer (2 MSL)',
-  keepalive: 'keepalive timer',
+/**
+ * ss's timers: the word the column shows (short: it is the narrowest column on a projector), what
+ * the tooltip calls the timer, and what its count counts.
+ */
+const TIMERS: Record<string, { label: string; meaning: string; tries: string }> = {
+  on: { label: 'retrans', meaning: 'retransmission timer', tries: 'retransmission' },
+  timewait: { label: 'timewait', meaning: 'TIME_WAIT timer (2 MSL)', tries: 'retransmission' },
+  keepalive: { label: 'keepalive', meaning: 'keepalive timer', tries: 'retransmission' },
   // The kernel's probe timer: a segment is queued that has not left yet, for a zero window or, in
   // lost-fin, because the host's own firewall refuses the FIN (a local DROP fails the send, so
   // the FIN never reaches the retransmission queue; ss's count is then the probes so far).
-  persist: 'probe timer: a segment that has not left yet is tried again',
+  persist: { label: 'persist', meaning: 'probe timer: a segment that has not left yet is tried again', tries: 'probe' },
 };
 
 /** The timer cell: short text that fits a 1280 px window, and its spelled-out tooltip. */
 function formatTimer(socket: SsSocket, leftMs: number | undefined): { text: string; title: string } | undefined {
   if (!socket.timer || leftMs === undefined) return undefined;
   const { name, retransmits } = socket.timer;
+  const timer = TIMERS[name] ?? { label: name, meaning: `${name} timer`, tries: 'retransmission' };
   // The countdown comes before the retransmissions, so a cut cell still shows it.
   const left = leftMs >= 10_000 ? `${Math.ceil(leftMs / 1000)}s` : `${(leftMs / 1000).toFixed(1)}s`;
-  const text = `${TIMER_NAME[name] ?? name} ${left}${retransmits > 0 ? ` ×${retransmits}` : ''}`;
-  const tries = name === 'persist' ? 'probe' : 'retransmission';
-  const retries = retransmits > 0 ? `, ${retransmits} ${tries}${retransmits === 1 ? '' : 's'} so far` : '';
-  return { text, title: `${TIMER_MEANING[name] ?? `${name} timer`}: ${left} left${retries} (ss: timer:(${name},…))` };
+  const text = `${timer.label} ${left}${retransmits > 0 ? ` ×${retransmits}` : ''}`;
+  const retries = retransmits > 0 ? `, ${retransmits} ${timer.tries}${retransmits === 1 ? '' : 's'} so far` : '';
+  return { text, title: `${timer.meaning}: ${left} left${retries} (ss: timer:(${name},…))` };
 }
 
 export function SocketTable({ host, port, at }: { host: HostView; port: number | undefined; at?: number | undefined }) {
@@ -96,7 +97,7 @@ export function SocketTable({ host, port, at }: { host: HostView; port: number |
                   <td className="px-1 py-0.5">
                     <StateBadge state={state} />
                   </td>
-                  <td className="truncate px-1 py-0.5 tabular-nums text-slate-600 dark:text-slate-300" title={timer?.title} data-testid="socket-timer">
+                  <td className="truncate px-1 py-0.5 tabular-nums text-slate-600 dark:text-slate-300" title={timer?.title}>
                     {timer?.text}
                   </td>
                 </tr>
