@@ -20,7 +20,7 @@ import { initialWorkspace, reduce, type WorkspaceState } from '../state/workspac
 import { TimelineModel } from './model';
 import { PaneTape } from './pane-tape';
 import { upperBound } from './scale';
-import { HostSnapshots, type FoldPlace } from './snapshot-series';
+import { foldOrder, HostSnapshots, type FoldPlace } from './snapshot-series';
 
 export const CHECKPOINT_EVERY = 512;
 /** How often events the timeline does not draw tell the listeners (see `add`). */
@@ -178,7 +178,7 @@ export class Recording {
       const e = entry.event;
       entry.axisMs = 'hostTimeUs' in e ? this.model.axisMs(e.host, e.hostTimeUs, entry.clockMs) : e.t;
     }
-    this.entries.sort((a, b) => a.axisMs - b.axisMs || a.arrival - b.arrival);
+    this.entries.sort(foldOrder);
     this.axisTimes = this.entries.map((entry) => entry.axisMs);
     this.checkpoints = [];
     for (const series of this.snapshots.values()) series.place((hostTimeUs, clockMs) => this.model.axisMs(series.host, hostTimeUs, clockMs));
@@ -241,7 +241,7 @@ export class Recording {
 function lastStartBy(starts: readonly FoldPlace[] | undefined, ms: number): FoldPlace | undefined {
   let last: FoldPlace | undefined;
   for (const start of starts ?? []) {
-    if (start.axisMs <= ms && (!last || start.axisMs > last.axisMs || (start.axisMs === last.axisMs && start.arrival > last.arrival))) last = start;
+    if (start.axisMs <= ms && (!last || foldOrder(start, last) > 0)) last = start;
   }
   return last;
 }

@@ -29,10 +29,15 @@ interface Run {
   first: number;
 }
 
-/** Where a session began in the fold's order: its axis time, then its arrival. */
+/** An event's place in the fold's order: its axis time, then its arrival. */
 export interface FoldPlace {
   axisMs: number;
   arrival: number;
+}
+
+/** The fold's order, as a sort comparator: by axis time, equal times by arrival. */
+export function foldOrder(a: FoldPlace, b: FoldPlace): number {
+  return a.axisMs - b.axisMs || a.arrival - b.arrival;
 }
 
 export class HostSnapshots {
@@ -90,7 +95,8 @@ export class HostSnapshots {
    * at or before `ms` and after its start. Undefined if there is none.
    */
   latest(ms: number, session: string, began: FoldPlace): SnapshotEvent | undefined {
-    const after = (i: number): boolean => this.axisMs[i]! > began.axisMs || (this.axisMs[i] === began.axisMs && this.arrival[i]! > began.arrival);
+    const place = (i: number): FoldPlace => ({ axisMs: this.axisMs[i]!, arrival: this.arrival[i]! });
+    const after = (i: number): boolean => foldOrder(place(i), began) > 0;
     let found = -1;
     if (this.ascending) {
       // The last at or before ms; if another session's, the last of this session's runs before it.
@@ -109,7 +115,7 @@ export class HostSnapshots {
     } else {
       for (let i = 0; i < this.t.length; i++) {
         if (this.axisMs[i]! > ms || !after(i) || this.runs[this.runOf(i)]!.session !== session) continue;
-        if (found < 0 || this.axisMs[i]! > this.axisMs[found]! || (this.axisMs[i] === this.axisMs[found] && this.arrival[i]! > this.arrival[found]!)) found = i;
+        if (found < 0 || foldOrder(place(i), place(found)) > 0) found = i;
       }
     }
     if (found < 0) return undefined;
