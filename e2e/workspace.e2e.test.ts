@@ -242,6 +242,20 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
     await page.locator('[data-testid="sockets-H1"] tr[data-state="FIN_WAIT1"]').first().waitFor({ timeout: RUN_TIMEOUT });
     await page.locator('[data-testid="sockets-H2"] tr[data-state="ESTABLISHED"]').first().waitFor({ timeout: 10_000 });
     expect(await page.locator('[data-testid="sockets-H1"] tr[data-state="FIN_WAIT1"]').count()).toBeGreaterThan(0);
+    // From here on, every change of H1's table is written down: when the run ends and the
+    // workspace reconnects (seconds), the table must keep what the run last saw, marked as such,
+    // and never go blank ("not observed yet") while the host still holds the connection.
+    await page.getByTestId('sockets-H1').evaluate((table) => {
+      const seen: string[] = [];
+      (window as unknown as { tableH1: string[] }).tableH1 = seen;
+      const read = (): void => {
+        const rows = [...table.querySelectorAll('tr[data-state]')].map((r) => `${r.getAttribute('data-source')}:${r.getAttribute('data-state')}`);
+        const text = rows.length > 0 ? rows.join(' ') : (table.querySelector('tbody')?.textContent ?? '').trim();
+        if (seen.at(-1) !== text) seen.push(text);
+      };
+      new MutationObserver(read).observe(table, { subtree: true, childList: true, characterData: true, attributes: true });
+      read();
+    });
     // The FIN cannot get through, so a timer is running on H1's socket (its countdown is shown).
     // The row can show from the trace one ss round trip before ss lists the socket with its timer.
     await expect
@@ -280,6 +294,9 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
     const result = page.getByTestId('run-result');
     await result.waitFor({ timeout: RUN_TIMEOUT });
     expect(await result.getAttribute('data-passed')).toBe('true');
+    // For the eye, not a check (how long the reconnect takes is the machine's): the tables while
+    // the workspace reconnects, showing what the run last saw.
+    if (await page.getByTestId('sockets-carried-H1').isVisible()) await screenshot(page, '05-lost-fin-reconnecting');
     expect(await page.getByTestId('result-H1').textContent()).toMatch(/expected.*ESTABLISHED.*FIN_WAIT1/);
     expect(await page.getByTestId('result-H2').textContent()).toMatch(/as expected/);
     // The TIME_WAIT left before the run: named in H1's heading, not an "observed" of this run.
@@ -332,8 +349,15 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
     // which changes what the column shows (the card must not end up cut by it).
     await page.locator('[data-testid="backend-phase"][data-phase="connected"]').waitFor({ timeout: CONNECT_TIMEOUT });
     // The new session has observed H1: the run's connection (TIME_WAIT now) in its table and legend.
-    await page.locator('[data-testid="sockets-H1"] tr[data-state]').first().waitFor({ timeout: 15_000 });
-    await expect.poll(() => page.getByTestId('diagram-legend-H1').textContent(), { timeout: 15_000 }).not.toMatch(/—/);
+    await page.locator('[data-testid="sockets-H1"] tr[data-source="ss"]').first().waitFor({ timeout: 15_000 });
+    await page.locator('[data-testid="diagram-legend-H1"][data-carried="false"]').waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId('diagram-legend-H1').textContent()).not.toMatch(/—/);
+    // Across the reconnect the table went from the run's rows to the ones it last saw (dimmed,
+    // "last seen" in its header) to the new session's, never through "not observed yet".
+    const tableH1 = await page.evaluate(() => (window as unknown as { tableH1: string[] }).tableH1);
+    expect(tableH1.filter((seen) => /not observed/.test(seen)), tableH1.join(' | ')).toEqual([]);
+    expect(tableH1.some((seen) => /^carried:/.test(seen)), tableH1.join(' | ')).toBe(true);
+    expect(await page.getByTestId('sockets-carried-H1').count()).toBe(0);
     // Polled: the layout settles a frame or two after the data.
     await expect.poll(async () => JSON.stringify(await fullyVisible('state-diagram')), { timeout: 5_000 }).toMatch(/"inside":true/);
     await expect.poll(async () => JSON.stringify(await fullyVisible('run-result')), { timeout: 5_000 }).toMatch(/"inside":true/);

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { LabEvent } from '../../shared/src/events';
 import type { SsSocket } from '../../shared/src/observations';
 import { comesAfter, currentConnections } from '../../shared/src/reconcile';
-import { currentState, diagramConnection, hostPaths, tableRows } from '../../renderer/src/state/shown';
+import { currentState, diagramConnection, hostPaths, isCarried, tableRows } from '../../renderer/src/state/shown';
 import { initialWorkspace, reduce, type HostView, type WorkspaceState } from '../../renderer/src/state/workspace';
 import { Recording } from '../../renderer/src/timeline/recording';
 
@@ -130,6 +130,46 @@ describe('the socket table and the state diagram show the same state', () => {
       expect(problems).toEqual([]);
     });
   }
+});
+
+describe('across the reconnect after a run', () => {
+  const run = fixture('lost-fin');
+  const runSession = (run[0] as Extract<LabEvent, { type: 'session-start' }>).sessionId;
+  const afterRun = run.reduce((s, e) => reduce(s, runSession, e), initialWorkspace());
+  const last = run.at(-1)!;
+  const start = (sessionId: string, t: number): LabEvent =>
+    ({ type: 'session-start', seq: 0, t, sessionId, tool: 'tcplab', hosts: LABELS.map((label) => ({ label, address: label, experimentAddress: label, user: 'u' })), port: 7777 }) as LabEvent;
+
+  it('until the new session looks at a host, its table and diagram show what the run last saw, marked as carried', () => {
+    const reconnecting = reduce(afterRun, 'workspace', start('workspace', last.t + 10));
+    for (const label of LABELS) {
+      const host = reconnecting.hosts[label]!;
+      expect(host.sockets).toEqual([]);
+      expect(isCarried(host)).toBe(true);
+      expect(shown(host)).toEqual(shown(afterRun.hosts[label]!));
+    }
+    expect(shown(reconnecting.hosts.H1!)).toEqual({ ring: 'CLOSING', row: 'CLOSING', rows: 1 });
+    expect(hostPaths(reconnecting.hosts, LABELS)).toEqual(hostPaths(afterRun.hosts, LABELS));
+  });
+
+  it('a host\'s first snapshot in the new session ends it for that host; a session that never looked passes the older one on', () => {
+    const twice = [start('workspace', last.t + 10), start('workspace2', last.t + 20)].reduce((s, e) => reduce(s, (e as Extract<LabEvent, { type: 'session-start' }>).sessionId, e), afterRun);
+    expect(twice.hosts.H1!.carried?.session).toBe(runSession);
+    const timeWait: SsSocket = { state: 'TIME_WAIT', ssState: 'TIME-WAIT', recvQ: 0, sendQ: 0, local: { address: '198.18.77.1', port: 40000 }, peer: { address: '198.18.77.2', port: 7777 }, timer: { name: 'timewait', expiresMs: 50_000, retransmits: 0 } };
+    const looked = reduce(twice, 'workspace2', { type: 'snapshot', seq: 1, t: last.t + 30, host: 'H1', hostTimeUs: (last.t + 30) * 1000, readUs: (last.t + 30) * 1000, sockets: [timeWait] } as LabEvent);
+    expect(isCarried(looked.hosts.H1!)).toBe(false);
+    expect(looked.hosts.H1!.carried).toBeUndefined();
+    expect(shown(looked.hosts.H1!)).toEqual({ ring: 'TIME_WAIT', row: 'TIME_WAIT', rows: 1 });
+    // H2 not looked at yet: still the run's.
+    expect(isCarried(looked.hosts.H2!)).toBe(true);
+    expect(shown(looked.hosts.H2!)).toEqual({ ring: 'FIN_WAIT2', row: 'FIN_WAIT2', rows: 1 });
+  });
+
+  it('a first connection carries nothing: the table says the host is not observed yet', () => {
+    const first = reduce(initialWorkspace(), 'workspace', start('workspace', 1000));
+    expect(isCarried(first.hosts.H1!)).toBe(false);
+    expect(shown(first.hosts.H1!)).toEqual({ ring: undefined, row: undefined, rows: 0 });
+  });
 });
 
 describe('currentConnections: the newer of the snapshot and the reported transitions', () => {

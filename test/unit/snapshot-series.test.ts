@@ -121,6 +121,27 @@ describe('snapshots at the timeline cursor', () => {
     );
   });
 
+  it('a session that starts at the same axis time as a snapshot of the one before carries only the snapshots that came first', () => {
+    // No clock estimate: a snapshot's axis time is its host time, so it can equal the start's t.
+    const startOf = (session: string, t: number): LabEvent => ({ type: 'session-start', seq: 0, t, sessionId: session, tool: 'test', hosts: HOSTS.map((label) => ({ label, address: label, experimentAddress: label, user: 'u' })), port: 7777 }) as LabEvent;
+    const snapshotAt = (t: number, sockets: SsSocket[]): LabEvent => ({ type: 'snapshot', seq: 0, t, host: 'H1', hostTimeUs: t * 1000, readUs: t * 1000, sockets }) as LabEvent;
+    const events: Array<{ session: string; event: LabEvent }> = [
+      { session: 's0', event: startOf('s0', T0) },
+      { session: 's0', event: snapshotAt(T0 + 100, [listener]) },
+      { session: 's1', event: startOf('s1', T0 + 200) },
+      // Logged after s1 began, at the same axis time: the plain fold takes s1's start first, and
+      // then passes this one by (another session's), so s1 carries the listener.
+      { session: 's0', event: snapshotAt(T0 + 200, [listener, connection(41000, 'ESTABLISHED')]) },
+    ];
+    const recording = new Recording();
+    for (const { session, event } of events) recording.add({ type: 'event', session, event });
+    recording.flush();
+    const ordered = placed(recording, events.map((e) => ({ ...e, clockMs: undefined })));
+    const at = recording.foldAt(T0 + 300);
+    expect(at).toEqual(plainFoldAt(ordered, T0 + 300));
+    expect(at.hosts.H1!.carried).toMatchObject({ session: 's0', sockets: [listener], snapshotT: T0 + 100 });
+  });
+
   it('keeps a run of equal snapshots as one socket list', () => {
     const events = logged([{ kind: 'start', session: 0 }, { kind: 'snapshot', session: 0, host: 1, list: 1, repeat: 30 }, { kind: 'snapshot', session: 0, host: 1, list: 3, repeat: 5 }]);
     const recording = new Recording();

@@ -5,6 +5,7 @@
 import { memo } from 'react';
 import type { ApiHostLabel, HostInfo } from '../../../shared/src/lab-api';
 import type { HostView } from '../state/workspace';
+import { isCarried } from '../state/shown';
 import type { TerminalHub } from '../terminals/terminal-hub';
 import { SocketTable } from './SocketTable';
 import { TerminalPane } from './TerminalPane';
@@ -84,6 +85,15 @@ export const HostColumn = memo(function HostColumn({ label, info, view, role, po
           {view.rules.length > 0 && (
             <span className="rounded bg-red-100 px-1.5 normal-case tracking-normal text-red-800 dark:bg-red-900/60 dark:text-red-100" data-testid={`rules-${label}`}>
               {view.rules.length} firewall rule{view.rules.length > 1 ? 's' : ''} active
+            </span>
+          )}
+          {isCarried(view) && (
+            <span
+              className="normal-case tracking-normal text-slate-500 italic dark:text-slate-400"
+              data-testid={`sockets-carried-${label}`}
+              title="What TCP Lab last saw before the connection to the host was made again; the table is renewed at the first new look (a fraction of a second once connected)"
+            >
+              last seen, reconnecting…
             </span>
           )}
           {view.capability && !view.capability.ok && (

@@ -6,7 +6,7 @@
  */
 import { useEffect, useState } from 'react';
 import type { SsSocket } from '../../../shared/src/observations';
-import { currentState, tableRows } from '../state/shown';
+import { currentState, isCarried, observedHost, tableRows } from '../state/shown';
 import { timerLeftMs, type HostView } from '../state/workspace';
 import { StateBadge } from './states';
 
@@ -49,6 +49,10 @@ function formatTimer(socket: SsSocket, leftMs: number | undefined): { text: stri
 }
 
 export function SocketTable({ host, port, at }: { host: HostView; port: number | undefined; at?: number | undefined }) {
+  // Until this session's first look at the host, the rows are what the last one saw (dimmed;
+  // HostColumn's header says so), and their timers go on counting down from that look.
+  const carried = isCarried(host);
+  const observed = observedHost(host);
   const rows = tableRows(host);
   // Ticks only while a timer counts down: an idle table re-rendered 4 times a second for nothing.
   const live = useNow(250, at === undefined && rows.some((row) => row.socket?.timer));
@@ -72,21 +76,23 @@ export function SocketTable({ host, port, at }: { host: HostView; port: number |
           {rows.length === 0 ? (
             <tr>
               <td colSpan={4} className="px-2 py-1.5 font-sans text-slate-400 italic">
-                {host.snapshotT === undefined && host.transitions.length === 0 ? 'not observed yet' : `no socket on port ${port ?? '?'}`}
+                {observed.snapshotT === undefined && observed.transitions.length === 0 ? 'not observed yet' : `no socket on port ${port ?? '?'}`}
               </td>
             </tr>
           ) : (
             rows.map((row) => {
               const state = currentState(row);
               const { socket } = row;
-              const timer = socket && formatTimer(socket, timerLeftMs(socket, host.snapshotT, now));
+              const leftMs = socket && timerLeftMs(socket, observed.snapshotT, now);
+              // A last-seen timer that has run out tells nothing: the host has moved on unseen.
+              const timer = socket && !(carried && leftMs === 0) ? formatTimer(socket, leftMs) : undefined;
               return (
                 <tr
                   key={`${row.local}-${row.remote}`}
                   data-state={state}
-                  data-source={socket ? 'ss' : 'transition'}
-                  title={socket ? undefined : 'Reported by the tracer after ss last listed the sockets'}
-                  className="border-t border-slate-100 dark:border-slate-800"
+                  data-source={carried ? 'carried' : socket ? 'ss' : 'transition'}
+                  title={carried ? 'Last seen before reconnecting: the host is being looked at again' : socket ? undefined : 'Reported by the tracer after ss last listed the sockets'}
+                  className={`border-t border-slate-100 dark:border-slate-800 ${carried ? 'opacity-60' : ''}`}
                 >
                   <td className="truncate px-1 py-0.5" title={row.local}>
                     {row.local}

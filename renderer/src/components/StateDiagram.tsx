@@ -24,7 +24,7 @@ import {
   type DiagramPalette,
 } from '../../../shared/src/state-diagram';
 import type { TcpState } from '../../../shared/src/tcp-states';
-import { hostPaths } from '../state/shown';
+import { hostPaths, isCarried } from '../state/shown';
 import type { HostView } from '../state/workspace';
 
 export interface StateDiagramProps {
@@ -180,11 +180,13 @@ export function StateDiagram({ hosts, labels, dark }: StateDiagramProps) {
     <div className={`flex flex-wrap items-center gap-x-3 gap-y-0.5 ${large ? 'mt-2 text-[17px]' : 'text-[11px]'}`}>
       {labels.map((label, index) => {
         const states = paths[label];
+        // Across a reconnect the state is the one last seen (shown.ts observedHost): in italics, same width.
+        const carried = hosts[label] !== undefined && isCarried(hosts[label]);
         return (
-          <span key={label} className="flex items-center gap-1" data-testid={`diagram-legend-${label}`}>
+          <span key={label} className="flex items-center gap-1" data-testid={`diagram-legend-${label}`} data-carried={carried} title={carried ? 'Last seen before reconnecting' : undefined}>
             <span className={`inline-block rounded-sm ${large ? 'h-4 w-4' : 'h-2.5 w-2.5'}`} style={{ background: hostColor(palette, label, index) }} />
             <b>{label}</b>
-            <span className="font-mono text-slate-600 dark:text-slate-300">{states ? states[states.length - 1] : '—'}</span>
+            <span className={`font-mono text-slate-600 dark:text-slate-300 ${carried ? 'italic opacity-70' : ''}`}>{states ? states[states.length - 1] : '—'}</span>
           </span>
         );
       })}

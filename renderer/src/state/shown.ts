@@ -7,13 +7,44 @@
 import { currentConnections, type CurrentConnection, type ReportedState } from '../../../shared/src/reconcile';
 import { connectionStates } from '../../../shared/src/state-diagram';
 import { isTcpState, type TcpState } from '../../../shared/src/tcp-states';
-import type { HostView } from './workspace';
+import { TRANSITIONS_KEPT, type HostView } from './workspace';
 
 /** HostView objects are replaced, never changed, by the fold: one merge each. */
 const cache = new WeakMap<HostView, CurrentConnection[]>();
+const observedCache = new WeakMap<HostView, HostView>();
 
-/** Every connection the host has, as it stands now (CLOSED ones included). */
-export function shownConnections(host: HostView): CurrentConnection[] {
+/**
+ * The host as the screens show it: itself once this session has an `ss` snapshot of it; before
+ * that, what the previous session last saw (HostView.carried) with this session's transitions
+ * after it, so the table and diagram keep the run's states across the reconnect instead of going
+ * blank. `isCarried` tells the screens to mark it as last seen.
+ */
+export function observedHost(host: HostView): HostView {
+  const { carried } = host;
+  if (!carried || host.snapshotT !== undefined) return host;
+  let view = observedCache.get(host);
+  if (!view) {
+    const { carried: _shownInstead, ...own } = host;
+    view = {
+      ...own,
+      sockets: carried.sockets,
+      ...(carried.snapshotT !== undefined ? { snapshotT: carried.snapshotT } : {}),
+      ...(carried.snapshotUs !== undefined ? { snapshotUs: carried.snapshotUs } : {}),
+      transitions: [...carried.transitions, ...host.transitions].slice(-TRANSITIONS_KEPT),
+    };
+    observedCache.set(host, view);
+  }
+  return view;
+}
+
+/** Whether the screens show what an earlier session saw of the host (see observedHost). */
+export function isCarried(host: HostView): boolean {
+  return host.carried !== undefined && host.snapshotT === undefined;
+}
+
+/** Every connection the host has, as it stands now (CLOSED ones included); across a reconnect, as last seen (observedHost). */
+export function shownConnections(own: HostView): CurrentConnection[] {
+  const host = observedHost(own);
   let shown = cache.get(host);
   if (!shown) {
     const reported: ReportedState[] = host.transitions.flatMap((t) => (isTcpState(t.state) ? [{ local: t.local, remote: t.remote, state: t.state, hostTimeUs: t.hostTimeUs }] : []));

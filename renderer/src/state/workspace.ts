@@ -31,7 +31,25 @@ export interface HostView {
   /** Firewall rules this session added and has not removed yet (their commands). */
   rules: string[];
   /** The reconciled state history per connection, `local -> remote`, as the engine reported it. */
-  transitions: Array<{ local: string; remote: string; state: string; seen: string; hostTimeUs: number }>;
+  transitions: HostTransition[];
+  /**
+   * What the previous session last observed of the host, kept until this session's first `ss`
+   * snapshot of it: a run ends and the workspace reconnects (seconds: a login shell, sudo, clock
+   * probes), and meanwhile the host still holds the run's FIN_WAIT1 or TIME_WAIT. The screens show
+   * it marked as last seen (shown.ts `observedHost`) rather than "not observed yet".
+   */
+  carried?: CarriedObservation;
+}
+
+export type HostTransition = { local: string; remote: string; state: string; seen: string; hostTimeUs: number };
+
+/** A host's observation as one session left it (HostView's sockets, their times and transitions). */
+export interface CarriedObservation {
+  session: string;
+  sockets: SsSocket[];
+  snapshotT?: number;
+  snapshotUs?: number;
+  transitions: HostTransition[];
 }
 
 /** 'ready': a step-by-step run shows this step's explanation and waits for the user. */
@@ -77,13 +95,15 @@ function updateRun(state: WorkspaceState, session: string, change: (run: RunView
 }
 
 const NOTES_KEPT = 50;
+/** A host's transitions kept for the table and diagram (the timeline keeps every one). */
+export const TRANSITIONS_KEPT = 100;
 const RUN_LOG_KEPT = 200;
 
 /** One event of session `session` applied to the workspace. Returns `state` itself when nothing shown changes. */
 export function reduce(state: WorkspaceState, session: string, event: LabEvent): WorkspaceState {
   switch (event.type) {
     case 'session-start': {
-      const hosts = Object.fromEntries(Object.keys(state.hosts).map((l) => [l, { ...emptyHost(l), status: state.hosts[l]!.status }]));
+      const hosts = Object.fromEntries(Object.entries(state.hosts).map(([l, h]) => [l, withCarried({ ...emptyHost(l), status: h.status }, carriedFrom(h, state.session))]));
       for (const h of event.hosts) hosts[h.label] ??= emptyHost(h.label);
       const next: WorkspaceState = { ...state, session, hosts, ...(event.port !== undefined ? { port: event.port } : {}) };
       if (event.experiment) next.run = { session, experiment: event.experiment, steps: {}, log: [] };
@@ -113,9 +133,9 @@ export function reduce(state: WorkspaceState, session: string, event: LabEvent):
       return updateHost(state, event.host, (h) => ({ ...h, capability: { ok: event.ok, detail: event.detail } }));
     case 'snapshot':
       if (state.session !== session) return state;
-      return updateHost(state, event.host, (h) => ({ ...h, sockets: event.sockets, snapshotT: event.t, snapshotUs: event.hostTimeUs }));
+      return updateHost(state, event.host, ({ carried: _lastSeen, ...h }) => ({ ...h, sockets: event.sockets, snapshotT: event.t, snapshotUs: event.hostTimeUs }));
     case 'transition':
-      return updateHost(state, event.host, (h) => ({ ...h, transitions: [...h.transitions, { local: event.local, remote: event.remote, state: event.state, seen: event.seen, hostTimeUs: event.hostTimeUs }].slice(-100) }));
+      return updateHost(state, event.host, (h) => ({ ...h, transitions: [...h.transitions, { local: event.local, remote: event.remote, state: event.state, seen: event.seen, hostTimeUs: event.hostTimeUs }].slice(-TRANSITIONS_KEPT) }));
     case 'firewall': {
       const withRules = updateHost(state, event.host, (h) => ({
         ...h,
@@ -144,6 +164,26 @@ export function reduce(state: WorkspaceState, session: string, event: LabEvent):
       // Pane traffic is drawn by the terminals; clock and trace details are for the timeline.
       return state;
   }
+}
+
+/**
+ * What a host view passes on to the next session: its own observation if this session made one,
+ * else what it carried itself (a session that ended before observing the host passes the older
+ * one on). Undefined when nothing was observed.
+ */
+function carriedFrom(host: HostView, session: string | undefined): CarriedObservation | undefined {
+  if (host.snapshotT === undefined && host.transitions.length === 0) return host.carried;
+  return {
+    session: session ?? '',
+    sockets: host.sockets,
+    ...(host.snapshotT !== undefined ? { snapshotT: host.snapshotT } : {}),
+    ...(host.snapshotUs !== undefined ? { snapshotUs: host.snapshotUs } : {}),
+    transitions: host.transitions,
+  };
+}
+
+function withCarried(host: HostView, carried: CarriedObservation | undefined): HostView {
+  return carried ? { ...host, carried } : host;
 }
 
 /**

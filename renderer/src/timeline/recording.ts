@@ -191,15 +191,24 @@ export class Recording {
     let state = k > 0 ? this.checkpoints[k - 1]! : initialWorkspace(this.labels);
     for (let i = k * CHECKPOINT_EVERY; i < count; i++) {
       const entry = this.entries[i]!;
+      // A session's start carries the hosts' last observation over (HostView.carried): the
+      // session so far gets its latest snapshots first.
+      if (entry.event.type === 'session-start') state = this.withLatestSnapshots(state, entry);
       state = reduce(state, entry.session, entry.event);
       if ((i + 1) % CHECKPOINT_EVERY === 0 && this.checkpoints.length === (i + 1) / CHECKPOINT_EVERY - 1) this.checkpoints.push(state);
     }
     // Then each host's latest snapshot of the session the fold ended in (snapshot-series.ts).
-    const began = state.session === undefined ? undefined : lastStartBy(this.starts.get(state.session), ms);
-    if (!began) return state;
+    return this.withLatestSnapshots(state, { axisMs: ms, arrival: Infinity });
+  }
+
+  /** `state` (the fold up to `until`, exclusive) with each host's latest snapshot of its session by then. */
+  private withLatestSnapshots(state: WorkspaceState, until: FoldPlace): WorkspaceState {
+    const session = state.session;
+    const began = session === undefined ? undefined : lastStartBefore(this.starts.get(session), until);
+    if (session === undefined || !began) return state;
     for (const series of this.snapshots.values()) {
-      const snapshot = series.latest(ms, state.session!, began);
-      if (snapshot) state = reduce(state, state.session!, snapshot);
+      const snapshot = series.latest(until, session, began);
+      if (snapshot) state = reduce(state, session, snapshot);
     }
     return state;
   }
@@ -237,11 +246,11 @@ export class Recording {
   private zone: number | undefined;
 }
 
-/** The session's start the fold up to `ms` applied last: the latest at or before it, in (axis, arrival) order. */
-function lastStartBy(starts: readonly FoldPlace[] | undefined, ms: number): FoldPlace | undefined {
+/** The session's start the fold up to `until` (exclusive) applied last, in (axis, arrival) order. */
+function lastStartBefore(starts: readonly FoldPlace[] | undefined, until: FoldPlace): FoldPlace | undefined {
   let last: FoldPlace | undefined;
   for (const start of starts ?? []) {
-    if (start.axisMs <= ms && (!last || foldOrder(start, last) > 0)) last = start;
+    if (foldOrder(start, until) < 0 && (!last || foldOrder(start, last) > 0)) last = start;
   }
   return last;
 }

@@ -8,10 +8,12 @@
  * same sockets shares one socket list.
  *
  * The fold at an instant (Recording.foldAt) needs only each host's latest snapshot there: a
- * snapshot sets the host's sockets and their times and nothing else, and no other event reads or
- * changes those but a session's start, which empties them. So the fold takes every other event in
- * order, then the latest snapshot of the session it ended in that came after that session began;
- * which is what folding every snapshot in its place would have left (test/unit/snapshot-series.test.ts).
+ * snapshot sets the host's sockets and their times (and ends what the host view carried over from
+ * the session before) and nothing else, and no other event reads or changes those but a session's
+ * start, which carries them over and empties them. So the fold takes every other event in order,
+ * the latest snapshot of the session so far just before each session's start, and at the end the
+ * latest snapshot of the session it ended in that came after that session began; which is what
+ * folding every snapshot in its place would have left (test/unit/snapshot-series.test.ts).
  * One difference, for hosts the workspace does not name: a stale snapshot of an unnamed host no
  * longer adds that host, empty; the page's hosts are H1 and H2, named from the start.
  */
@@ -90,17 +92,19 @@ export class HostSnapshots {
   }
 
   /**
-   * The snapshot the fold up to `ms` ends with for a workspace in `session` that began at
-   * `began`: the last, in the fold's order (axis time, then arrival), of that session's snapshots
-   * at or before `ms` and after its start. Undefined if there is none.
+   * The snapshot the fold up to `until` (exclusive, in the fold's order: axis time, then arrival)
+   * leaves for a workspace in `session` that began at `began`: the last of that session's
+   * snapshots before `until` and after its start. Undefined if there is none.
    */
-  latest(ms: number, session: string, began: FoldPlace): SnapshotEvent | undefined {
+  latest(until: FoldPlace, session: string, began: FoldPlace): SnapshotEvent | undefined {
     const place = (i: number): FoldPlace => ({ axisMs: this.axisMs[i]!, arrival: this.arrival[i]! });
     const after = (i: number): boolean => foldOrder(place(i), began) > 0;
     let found = -1;
     if (this.ascending) {
-      // The last at or before ms; if another session's, the last of this session's runs before it.
-      let i = upperBound(this.axisMs, ms) - 1;
+      // The last before `until` (arrivals grow with the index, so equal axis times are in arrival
+      // order); if another session's, the last of this session's runs before it.
+      let i = upperBound(this.axisMs, until.axisMs) - 1;
+      while (i >= 0 && foldOrder(place(i), until) >= 0) i--;
       for (let r = this.runOf(i); r >= 0; r--) {
         if (this.runs[r]!.session === session) {
           found = i;
@@ -114,7 +118,7 @@ export class HostSnapshots {
       if (found >= 0 && !after(found)) found = -1;
     } else {
       for (let i = 0; i < this.t.length; i++) {
-        if (this.axisMs[i]! > ms || !after(i) || this.runs[this.runOf(i)]!.session !== session) continue;
+        if (foldOrder(place(i), until) >= 0 || !after(i) || this.runs[this.runOf(i)]!.session !== session) continue;
         if (found < 0 || foldOrder(place(i), place(found)) > 0) found = i;
       }
     }
