@@ -29,7 +29,8 @@ function useNow(everyMs: number, ticking: boolean): number {
 const TIMERS: Record<string, { label: string; meaning: string; tries: string }> = {
   on: { label: 'retrans', meaning: 'retransmission timer', tries: 'retransmission' },
   timewait: { label: 'timewait', meaning: 'TIME_WAIT timer (2 MSL)', tries: 'retransmission' },
-  keepalive: { label: 'keepalive', meaning: 'keepalive timer', tries: 'retransmission' },
+  // The kernel reports keepalive probes sent (icsk_probes_out) as this timer's count, not retransmissions.
+  keepalive: { label: 'keepalive', meaning: 'keepalive timer', tries: 'keepalive probe' },
   // The kernel's probe timer: a segment is queued that has not left yet, for a zero window or, in
   // lost-fin, because the host's own firewall refuses the FIN (a local DROP fails the send, so
   // the FIN never reaches the retransmission queue; ss's count is then the probes so far).
