@@ -249,7 +249,7 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
       const seen: string[] = [];
       (window as unknown as { tableH1: string[] }).tableH1 = seen;
       const read = (): void => {
-        const rows = [...table.querySelectorAll('tr[data-state]')].map((r) => `${r.getAttribute('data-source')}:${r.getAttribute('data-state')}`);
+        const rows = Array.from(table.querySelectorAll('tr[data-state]')).map((r) => `${r.getAttribute('data-source')}:${r.getAttribute('data-state')}`);
         const text = rows.length > 0 ? rows.join(' ') : (table.querySelector('tbody')?.textContent ?? '').trim();
         if (seen.at(-1) !== text) seen.push(text);
       };
