@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inHost, skipReason } from '../test/lab/lab-env';
+import { inHost, iptablesRules, skipReason } from '../test/lab/lab-env';
 import { launchBrowser, paneText, screenshot, watchedPage } from './support/browser';
 import { closeWebApp, startWebApp, type RunningWebApp } from './support/web-app';
 
@@ -94,5 +94,41 @@ describe.skipIf(skipReason)('a host that drops, in the browser', () => {
     await expect.poll(() => page.getByTestId('sockets-H1').textContent(), { timeout: 15_000 }).toMatch(/no socket on port|LISTEN|ESTAB|TIME_WAIT|FIN_WAIT|CLOSE_WAIT|LAST_ACK|CLOSING|SYN_/);
     expect(await page.getByTestId('backend-phase').getAttribute('data-phase')).toBe('connected');
     await screenshot(page, '21-h1-reconnected');
+  });
+
+  it('a host that drops mid-run: the run stops and says why, and the rule it left on H1 is removed, and said so, once the workspace reconnects', async () => {
+    const tcplabRules = (): string[] => iptablesRules('H1').filter((rule) => rule.includes('tcplab:'));
+    await page.locator('[data-testid="backend-phase"][data-phase="connected"]').waitFor({ timeout: CONNECT_TIMEOUT });
+    await page.getByTestId('experiment-select').selectOption('lost-fin');
+    await page.getByTestId('step-mode').uncheck();
+    await page.getByTestId('run-button').click();
+    await page.locator('[data-testid="backend-phase"][data-phase="running"]').waitFor({ timeout: 30_000 });
+    // Mid-run: H1's client is connected to H2's server, and the run is putting its FIN DROP (and
+    // the NFLOG rule that records what it drops) in place on H1.
+    await page.locator('[data-testid="sockets-H1"] tr[data-state="ESTABLISHED"]').first().waitFor({ timeout: CONNECT_TIMEOUT });
+    await expect.poll(() => tcplabRules().length, { timeout: 60_000, interval: 50 }).toBeGreaterThan(0);
+    await page.evaluate('window.__statuses = { H1: [], H2: [] }');
+    inHost('H1', "ss -K -tn 'sport = :22'");
+
+    // The run stops at the step it was on, and says why in words (not "the command channel closed").
+    const result = page.getByTestId('run-result');
+    await result.waitFor({ timeout: 60_000 });
+    expect(await result.getAttribute('data-passed')).toBe('false');
+    expect(await result.textContent()).toMatch(/the SSH connection to H1 dropped during this step, so the run stopped/);
+    // Its cleanup could not reach H1, and says what becomes of the rules it left there.
+    expect(await page.getByTestId('run-log').textContent()).toMatch(/H1 is not connected, so the (firewall rule|\d+ firewall rules) this session added there could not be removed now; TCP Lab removes (it|them) the next time it connects to H1/);
+    expect(tcplabRules().length).toBeGreaterThan(0);
+    await expect.poll(() => paneText(page, 'H1', 'upper'), { timeout: 10_000 }).toMatch(/\*\*\* Connection to H1 lost: the SSH connection dropped\. \*\*\*/);
+    expect(await page.evaluate<string[]>('window.__statuses.H1')).toContain('disconnected');
+
+    // The workspace reconnects by itself; connecting removes the leftovers, and H1's column says so.
+    await page.locator('[data-testid="backend-phase"][data-phase="connected"]').waitFor({ timeout: CONNECT_TIMEOUT });
+    expect(tcplabRules()).toEqual([]);
+    const note = page.getByTestId('host-note-H1');
+    await expect.poll(() => note.textContent(), { timeout: 10_000 }).toMatch(/^Cleaned up after an earlier session that did not end cleanly: removed [1-9]\d* firewall rules?\b/);
+    expect(await page.getByTestId('host-note-H2').count()).toBe(0);
+    await screenshot(page, '22-h1-dropped-mid-run');
+    await page.getByRole('button', { name: 'Close the note about H1' }).click();
+    expect(await note.count()).toBe(0);
   });
 });

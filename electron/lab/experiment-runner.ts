@@ -343,8 +343,9 @@ export class ExperimentRun {
         try {
           await this.runStep(index, step);
         } catch (stepError) {
-          this.log.append({ type: 'step', index, phase: 'failed', summary, detail: (stepError as Error).message });
-          throw new Error(`step ${index + 1} (${summary}): ${(stepError as Error).message}`);
+          const detail = await this.whyStepFailed(stepError as Error);
+          this.log.append({ type: 'step', index, phase: 'failed', summary, detail });
+          throw new Error(`step ${index + 1} (${summary}): ${detail}`);
         }
         this.log.append({ type: 'step', index, phase: 'end', summary });
       }
@@ -840,6 +841,19 @@ export class ExperimentRun {
       };
     }
     return results;
+  }
+
+  /**
+   * A step's error in a lab assistant's words. When a host's SSH connection drops, the step fails
+   * first with the plumbing's error ("the command channel closed"); the host reports the drop in
+   * the same turn of the event loop or the next, so look once that has passed.
+   */
+  private async whyStepFailed(error: Error): Promise<string> {
+    await new Promise((resolve) => setImmediate(resolve));
+    const dropped = HOST_LABELS.filter((label) => this.session.host(label).status !== 'connected');
+    if (dropped.length === 0) return error.message;
+    const hosts = dropped.join(' and ');
+    return `the SSH connection to ${hosts} dropped during this step, so the run stopped (${error.message})`;
   }
 
   private async cleanup(): Promise<void> {

@@ -151,6 +151,7 @@ export class LabSession {
   readonly paneTail = new Map<string, string>();
   private transitionTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly rulesInPlace = new Map<string, number>();
   /**
    * Set by close() once the observers have stopped and every state they saw is in the log. Until
    * then, closing included, snapshots and trace events go on becoming transitions as usual: the
@@ -165,6 +166,12 @@ export class LabSession {
   private readonly unacknowledged = new Map<string, Array<[seq: number, bytes: number]>>();
 
   constructor(readonly options: LabSessionOptions) {
+    // The rules this session added and has not removed, per host (whoever added them: the run's
+    // steps, the packet captures), for what close() must say when a host cannot be reached.
+    options.log.on('event', (event) => {
+      if (event.type !== 'firewall' || event.owner !== this.sessionId) return;
+      this.rulesInPlace.set(event.host, (this.rulesInPlace.get(event.host) ?? 0) + (event.action === 'add' ? 1 : -1));
+    });
     for (const label of HOST_LABELS) {
       const host = new SshHost(
         options.hosts.hosts[label],
@@ -389,7 +396,11 @@ export class LabSession {
       this.log.append({
         type: 'note',
         host: label,
-        text: `cleaned up after an earlier session that did not end cleanly: ${removedRules.length} firewall rule(s), ${removedInstances.length} trace instance(s), ${killedCaptures.length} packet capture(s)`,
+        text: `cleaned up after an earlier session that did not end cleanly: removed ${counted([
+          [removedRules.length, 'firewall rule'],
+          [removedInstances.length, 'trace instance'],
+          [killedCaptures.length, 'packet capture'],
+        ])}`,
       });
     }
   }
@@ -455,7 +466,12 @@ export class LabSession {
     const done: Array<{ host: LabHostLabel; command: string }> = [];
     for (const label of HOST_LABELS) {
       const host = this.host(label);
-      if (host.status !== 'connected') continue;
+      if (host.status !== 'connected') {
+        const left = this.rulesInPlace.get(label) ?? 0;
+        // Said where the run's log shows it: the next connection to the host removes them (removeLeftovers).
+        if (left > 0) this.log.append({ type: 'note', host: label, text: `${label} is not connected, so ${left === 1 ? 'the firewall rule' : `the ${left} firewall rules`} this session added there could not be removed now; TCP Lab removes ${left === 1 ? 'it' : 'them'} the next time it connects to ${label}` });
+        continue;
+      }
       for (const command of await removeRules(host, (id) => id === this.sessionId)) {
         done.push({ host: label, command });
         this.log.append({ type: 'firewall', host: label, action: 'remove', command, owner: this.sessionId });
@@ -492,6 +508,12 @@ export class LabSession {
   private closeConnections(): void {
     for (const host of this.hosts.values()) host.close();
   }
+}
+
+/** "1 firewall rule and 2 trace instances": the counts that are not zero, in words. */
+function counted(items: Array<[count: number, what: string]>): string {
+  const words = items.filter(([count]) => count > 0).map(([count, what]) => `${count} ${what}${count === 1 ? '' : 's'}`);
+  return words.length > 1 ? `${words.slice(0, -1).join(', ')} and ${words.at(-1)}` : (words[0] ?? 'nothing');
 }
 
 /** `ip -o addr show` -> the host's addresses without prefix length. */

@@ -86,6 +86,20 @@ describe('the workspace fold', () => {
     expect(after.run?.result?.passed).toBe(false);
   });
 
+  it('shows a note outside a run in its host\'s column (one naming no host in both), a run\'s in the run\'s log, and a stale session\'s nowhere', () => {
+    const cleanup = 'cleaned up after an earlier session that did not end cleanly: removed 1 firewall rule';
+    const workspace = fold(session('ffff0006', [start('ffff0006'), { type: 'note', host: 'H1', text: cleanup }]));
+    expect(workspace.hosts.H1!.note).toMatchObject({ text: cleanup });
+    expect(workspace.hosts.H2!.note).toBeUndefined();
+    const both = fold(session('ffff0006', [{ type: 'note', text: 'could not remove every firewall rule: H2: timed out' }]), workspace);
+    expect([both.hosts.H1!.note?.text, both.hosts.H2!.note?.text]).toEqual(['could not remove every firewall rule: H2: timed out', 'could not remove every firewall rule: H2: timed out']);
+    // A stale session's note changes nothing; the next session starts without the old notes.
+    expect(fold(session('0000dead', [{ type: 'note', host: 'H1', text: 'late' }]), both)).toBe(both);
+    const run = fold(session('aaaa0007', [start('aaaa0007', 'lost-fin'), { type: 'note', host: 'H1', text: 'H1 is not connected, so the firewall rule this session added there could not be removed now' }]), both);
+    expect(run.hosts.H1!.note).toBeUndefined();
+    expect(run.run!.log.map((l) => l.text)).toEqual([expect.stringMatching(/^H1 is not connected/)]);
+  });
+
   it('ignores a stale session\'s snapshots and connection changes', () => {
     const current = fold(session('cccc0003', [start('cccc0003'), { type: 'connection', host: 'H2', status: 'connected' }]));
     const stale = session('dddd0004', [

@@ -2,7 +2,7 @@
  * A window-like column per host, as in the article's figures: application pane, state pane, sockets.
  * Memoized: a snapshot of one host (several a second) re-renders that host's column only.
  */
-import { memo } from 'react';
+import { memo, useState } from 'react';
 import type { ApiHostLabel, HostInfo } from '../../../shared/src/lab-api';
 import type { HostView } from '../state/workspace';
 import { isCarried } from '../state/shown';
@@ -56,6 +56,9 @@ function capitalized(text: string): string {
 export const HostColumn = memo(function HostColumn({ label, info, view, role, port, hub, at }: HostColumnProps) {
   const status = statusOf(view);
   const problem = problemOf(view);
+  // A note stays until the user closes it or a newer one comes (notes are rare: a few a session).
+  const [dismissed, setDismissed] = useState<number | undefined>();
+  const note = view.note && view.note.t !== dismissed ? view.note : undefined;
   return (
     <article
       className="flex min-h-0 min-w-0 flex-col overflow-hidden rounded-lg border border-slate-300 bg-white shadow-sm dark:border-slate-700 dark:bg-slate-900"
@@ -74,6 +77,14 @@ export const HostColumn = memo(function HostColumn({ label, info, view, role, po
       </header>
       {problem !== undefined && (
         <p data-testid={`host-problem-${label}`} className="border-b border-red-200 bg-red-50 px-3 py-1 text-[12px] text-red-800 dark:border-red-900 dark:bg-red-950 dark:text-red-200">{problem}</p>
+      )}
+      {note && (
+        <p data-testid={`host-note-${label}`} className="flex items-start gap-2 border-b border-amber-200 bg-amber-50 px-3 py-1 text-[12px] text-amber-900 dark:border-amber-900 dark:bg-amber-950 dark:text-amber-100">
+          <span className="min-w-0 flex-1">{capitalized(note.text)}</span>
+          <button type="button" onClick={() => setDismissed(note.t)} title="Close this note (the session log keeps it)" aria-label={`Close the note about ${label}`} className="shrink-0 rounded px-1 leading-none hover:bg-amber-100 dark:hover:bg-amber-900">
+            ×
+          </button>
+        </p>
       )}
       <div className="flex min-h-0 flex-1 flex-col gap-1 p-1.5">
         <TerminalPane hub={hub} host={label} pane="upper" title="Application" />

@@ -39,6 +39,12 @@ export interface HostView {
    * it marked as last seen (shown.ts `observedHost`) rather than "not observed yet".
    */
   carried?: CarriedObservation;
+  /**
+   * The latest note about this host outside a run, from this session: what the engine did or
+   * could not do on its own (leftovers cleaned up at connect, observers that could not restart
+   * after a reconnect). A run's notes go to its log instead.
+   */
+  note?: { t: number; text: string };
 }
 
 export type HostTransition = { local: string; remote: string; state: string; seen: string; hostTimeUs: number };
@@ -72,8 +78,6 @@ export interface WorkspaceState {
   hosts: Record<string, HostView>;
   /** The running experiment, or the last one (kept for its result after the workspace reconnects). */
   run?: RunView;
-  /** Notes not tied to a run (cleanups at connect, observers that fell back to polling). */
-  notes: Array<{ t: number; host?: string; text: string }>;
 }
 
 export function emptyHost(label: string): HostView {
@@ -81,7 +85,7 @@ export function emptyHost(label: string): HostView {
 }
 
 export function initialWorkspace(labels: readonly string[] = ['H1', 'H2']): WorkspaceState {
-  return { hosts: Object.fromEntries(labels.map((l) => [l, emptyHost(l)])), notes: [] };
+  return { hosts: Object.fromEntries(labels.map((l) => [l, emptyHost(l)])) };
 }
 
 function updateHost(state: WorkspaceState, label: string, change: (host: HostView) => HostView): WorkspaceState {
@@ -94,7 +98,6 @@ function updateRun(state: WorkspaceState, session: string, change: (run: RunView
   return { ...state, run: change(state.run) };
 }
 
-const NOTES_KEPT = 50;
 /** A host's transitions kept for the table and diagram (the timeline keeps every one). */
 export const TRANSITIONS_KEPT = 100;
 const RUN_LOG_KEPT = 200;
@@ -156,7 +159,10 @@ export function reduce(state: WorkspaceState, session: string, event: LabEvent):
       if (state.run?.session === session && !state.run.ended) {
         return updateRun(state, session, (run) => ({ ...run, log: [...run.log, { ...note, kind: 'note' as const }].slice(-RUN_LOG_KEPT) }));
       }
-      return { ...state, notes: [...state.notes, note].slice(-NOTES_KEPT) };
+      if (state.session !== session) return state;
+      // A note about the session as a whole (none names a host) concerns both columns.
+      const about = event.host === undefined ? Object.keys(state.hosts) : [event.host];
+      return about.reduce((s, label) => updateHost(s, label, (h) => ({ ...h, note: { t: event.t, text: event.text } })), state);
     }
     case 'result':
       return updateRun(state, session, (run) => ({ ...run, result: { passed: event.passed, hosts: event.hosts } }));
