@@ -114,7 +114,9 @@ describe.skipIf(skipReason)('a host that drops, in the browser', () => {
     const result = page.getByTestId('run-result');
     await result.waitFor({ timeout: 60_000 });
     expect(await result.getAttribute('data-passed')).toBe('false');
-    expect(await result.textContent()).toMatch(/the SSH connection to H1 dropped during this step, so the run stopped/);
+    // Once, under the title: both hosts share it.
+    expect(await page.getByTestId('run-reason').textContent()).toMatch(/^step \d+ \(.*\): the SSH connection to H1 dropped during this step, so the run stopped/);
+    expect((await result.textContent())!.split('the SSH connection to H1 dropped').length - 1).toBe(1);
     // Its cleanup could not reach H1, and says what becomes of the rules it left there.
     expect(await page.getByTestId('run-log').textContent()).toMatch(/H1 is not connected, so the (firewall rule|\d+ firewall rules) this session added there could not be removed now; TCP Lab removes (it|them) the next time it connects to H1/);
     expect(tcplabRules().length).toBeGreaterThan(0);

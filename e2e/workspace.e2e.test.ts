@@ -387,6 +387,9 @@ describe.skipIf(skipReason)('TCP Lab in the browser, on the virtual lab', () => 
     await result.waitFor({ timeout: RUN_TIMEOUT });
     expect(await result.getAttribute('data-passed')).toBe('false');
     expect(await result.textContent()).toMatch(/Aborted/);
+    // Why, once for both hosts (it was repeated under each).
+    expect(await page.getByTestId('run-reason').textContent()).toMatch(/aborted: stopped from the app/);
+    expect((await result.textContent())!.split('stopped from the app').length - 1).toBe(1);
     expect(tcplabRules('H1')).toEqual([]);
     expect(await page.getByTestId('run-log').textContent()).toMatch(/H1: removed firewall rule/);
     expect(await page.getByTestId('rules-H1').count()).toBe(0);

@@ -226,6 +226,10 @@ export const RunPanel = memo(function RunPanel({ experiments, selected, onSelect
 
 function ResultCard({ result, ended, report }: { result: { passed: boolean; hosts: Record<string, HostResult> }; ended: string | undefined; report?: ReactNode }) {
   const aborted = ended?.startsWith('aborted');
+  // A run that stopped (aborted, a host dropped) gives every host the same reason: said once, under
+  // the title, it leaves room for the states on a projector's screen.
+  const reasons = Object.values(result.hosts).flatMap((h) => (!h.passed && h.reason ? [h.reason] : []));
+  const sharedReason = reasons.length > 1 && reasons.every((r) => r === reasons[0]) ? reasons[0] : undefined;
   return (
     <section
       data-testid="run-result"
@@ -233,6 +237,11 @@ function ResultCard({ result, ended, report }: { result: { passed: boolean; host
       className={`mb-3 rounded-lg border p-2.5 ${result.passed ? 'border-emerald-300 bg-emerald-50 dark:border-emerald-800 dark:bg-emerald-950/50' : 'border-red-300 bg-red-50 dark:border-red-800 dark:bg-red-950/50'}`}
     >
       <h3 className="mb-1.5 text-sm font-bold">{result.passed ? '✓ Observed what the experiment promises' : aborted ? '■ Aborted' : '✗ Not what the experiment promises'}</h3>
+      {sharedReason && (
+        <p className="mb-1.5 text-[11.5px] text-red-800 dark:text-red-200" data-testid="run-reason">
+          {sharedReason}
+        </p>
+      )}
       {Object.entries(result.hosts).map(([label, host]) => (
         <div key={label} className="mb-1.5 text-[12px]" data-testid={`result-${label}`}>
           <div className="flex items-center gap-1.5 font-semibold">
@@ -266,7 +275,7 @@ function ResultCard({ result, ended, report }: { result: { passed: boolean; host
             </div>
           ))}
           {host.connections.length === 0 && <div className="mt-0.5 text-slate-500">observed: no connection on the port</div>}
-          {host.reason && !host.passed && <p className="mt-0.5 text-[11px] text-red-800 dark:text-red-200">{host.reason}</p>}
+          {host.reason && !host.passed && host.reason !== sharedReason && <p className="mt-0.5 text-[11px] text-red-800 dark:text-red-200">{host.reason}</p>}
         </div>
       ))}
       {report}
