@@ -12,7 +12,7 @@ import type { LabEvent } from '../../shared/src/events';
 import type { SsSocket } from '../../shared/src/observations';
 import { comesAfter, currentConnections } from '../../shared/src/reconcile';
 import { currentState, diagramConnection, hostPaths, isCarried, tableRows } from '../../renderer/src/state/shown';
-import { initialWorkspace, reduce, type HostView, type WorkspaceState } from '../../renderer/src/state/workspace';
+import { CARRY_WITHIN_MS, initialWorkspace, reduce, type HostView, type WorkspaceState } from '../../renderer/src/state/workspace';
 import { Recording } from '../../renderer/src/timeline/recording';
 
 const SESSIONS = join(import.meta.dirname, '..', 'fixtures', 'sessions');
@@ -134,14 +134,24 @@ describe('the socket table and the state diagram show the same state', () => {
 
 describe('across the reconnect after a run', () => {
   const run = fixture('lost-fin');
-  const runSession = (run[0] as Extract<LabEvent, { type: 'session-start' }>).sessionId;
-  const afterRun = run.reduce((s, e) => reduce(s, runSession, e), initialWorkspace());
-  const last = run.at(-1)!;
-  const start = (sessionId: string, t: number): LabEvent =>
-    ({ type: 'session-start', seq: 0, t, sessionId, tool: 'tcplab', hosts: LABELS.map((label) => ({ label, address: label, experimentAddress: label, user: 'u' })), port: 7777 }) as LabEvent;
+  const runStart = run[0] as Extract<LabEvent, { type: 'session-start' }>;
+  const afterRun = run.reduce((s, e) => reduce(s, runStart.sessionId, e), initialWorkspace());
+  const ended = run.find((e) => e.type === 'session-end')!;
+  /** A workspace session on the run's hosts and port, `afterMs` after the run ended. */
+  const start = (sessionId: string, afterMs: number, change: { address?: string; port?: number } = {}): LabEvent =>
+    ({
+      ...runStart,
+      seq: 0,
+      t: ended.t + afterMs,
+      sessionId,
+      experiment: undefined,
+      port: change.port ?? runStart.port,
+      hosts: runStart.hosts.map((h) => (h.label === 'H1' && change.address ? { ...h, address: change.address } : h)),
+    }) as LabEvent;
+  const fold = (events: Array<[string, LabEvent]>, from: WorkspaceState = afterRun): WorkspaceState => events.reduce((s, [session, e]) => reduce(s, session, e), from);
 
   it('until the new session looks at a host, its table and diagram show what the run last saw, marked as carried', () => {
-    const reconnecting = reduce(afterRun, 'workspace', start('workspace', last.t + 10));
+    const reconnecting = fold([['workspace', start('workspace', 3000)]]);
     for (const label of LABELS) {
       const host = reconnecting.hosts[label]!;
       expect(host.sockets).toEqual([]);
@@ -152,23 +162,35 @@ describe('across the reconnect after a run', () => {
     expect(hostPaths(reconnecting.hosts, LABELS)).toEqual(hostPaths(afterRun.hosts, LABELS));
   });
 
-  it('a host\'s first snapshot in the new session ends it for that host; a session that never looked passes the older one on', () => {
-    const twice = [start('workspace', last.t + 10), start('workspace2', last.t + 20)].reduce((s, e) => reduce(s, (e as Extract<LabEvent, { type: 'session-start' }>).sessionId, e), afterRun);
-    expect(twice.hosts.H1!.carried?.session).toBe(runSession);
+  it('a host\'s first snapshot in the new session ends it for that host, the other stays carried', () => {
     const timeWait: SsSocket = { state: 'TIME_WAIT', ssState: 'TIME-WAIT', recvQ: 0, sendQ: 0, local: { address: '198.18.77.1', port: 40000 }, peer: { address: '198.18.77.2', port: 7777 }, timer: { name: 'timewait', expiresMs: 50_000, retransmits: 0 } };
-    const looked = reduce(twice, 'workspace2', { type: 'snapshot', seq: 1, t: last.t + 30, host: 'H1', hostTimeUs: (last.t + 30) * 1000, readUs: (last.t + 30) * 1000, sockets: [timeWait] } as LabEvent);
+    const t = ended.t + 4000;
+    const looked = fold([
+      ['workspace', start('workspace', 3000)],
+      ['workspace', { type: 'snapshot', seq: 1, t, host: 'H1', hostTimeUs: t * 1000, readUs: t * 1000, sockets: [timeWait] } as LabEvent],
+    ]);
     expect(isCarried(looked.hosts.H1!)).toBe(false);
     expect(looked.hosts.H1!.carried).toBeUndefined();
     expect(shown(looked.hosts.H1!)).toEqual({ ring: 'TIME_WAIT', row: 'TIME_WAIT', rows: 1 });
-    // H2 not looked at yet: still the run's.
     expect(isCarried(looked.hosts.H2!)).toBe(true);
     expect(shown(looked.hosts.H2!)).toEqual({ ring: 'FIN_WAIT2', row: 'FIN_WAIT2', rows: 1 });
   });
 
-  it('a first connection carries nothing: the table says the host is not observed yet', () => {
-    const first = reduce(initialWorkspace(), 'workspace', start('workspace', 1000));
-    expect(isCarried(first.hosts.H1!)).toBe(false);
-    expect(shown(first.hosts.H1!)).toEqual({ ring: undefined, row: undefined, rows: 0 });
+  it('carries nothing to a first connection, a connection made a minute or more later, another address or another port; nor past a session that ended without looking', () => {
+    const nothing = { ring: undefined, row: undefined, rows: 0 };
+    expect(shown(reduce(initialWorkspace(), 'w', start('w', 0)).hosts.H1!)).toEqual(nothing);
+    expect(isCarried(fold([['w', start('w', CARRY_WITHIN_MS + 1)]]).hosts.H1!)).toBe(false);
+    const moved = fold([['w', start('w', 3000, { address: '192.0.2.9' })]]);
+    expect([isCarried(moved.hosts.H1!), isCarried(moved.hosts.H2!)]).toEqual([false, true]);
+    expect(isCarried(fold([['w', start('w', 3000, { port: 8888 })]]).hosts.H1!)).toBe(false);
+    // The first reconnect fails (its session starts and ends without looking): the table says
+    // "not observed yet" rather than "last seen, reconnecting…" while nothing reconnects.
+    const failed = fold([
+      ['w1', start('w1', 3000)],
+      ['w1', { ...ended, seq: 0, t: ended.t + 5000, reason: 'could not connect: timed out' } as LabEvent],
+    ]);
+    expect([isCarried(failed.hosts.H1!), shown(failed.hosts.H1!)]).toEqual([false, nothing]);
+    expect(isCarried(fold([['w2', start('w2', 9000)]], failed).hosts.H1!)).toBe(false);
   });
 });
 

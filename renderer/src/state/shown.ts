@@ -7,39 +7,20 @@
 import { currentConnections, type CurrentConnection, type ReportedState } from '../../../shared/src/reconcile';
 import { connectionStates } from '../../../shared/src/state-diagram';
 import { isTcpState, type TcpState } from '../../../shared/src/tcp-states';
-import { TRANSITIONS_KEPT, type HostView } from './workspace';
+import { isCarried, lastSeen, type HostView } from './workspace';
+
+export { isCarried };
 
 /** HostView objects are replaced, never changed, by the fold: one merge each. */
 const cache = new WeakMap<HostView, CurrentConnection[]>();
 const observedCache = new WeakMap<HostView, HostView>();
 
-/**
- * The host as the screens show it: itself once this session has an `ss` snapshot of it; before
- * that, what the previous session last saw (HostView.carried) with this session's transitions
- * after it, so the table and diagram keep the run's states across the reconnect instead of going
- * blank. `isCarried` tells the screens to mark it as last seen.
- */
+/** The host as the screens show it (workspace.ts `lastSeen`), one object per HostView. */
 export function observedHost(host: HostView): HostView {
-  const { carried } = host;
-  if (!carried || host.snapshotT !== undefined) return host;
+  if (!isCarried(host)) return host;
   let view = observedCache.get(host);
-  if (!view) {
-    const { carried: _shownInstead, ...own } = host;
-    view = {
-      ...own,
-      sockets: carried.sockets,
-      ...(carried.snapshotT !== undefined ? { snapshotT: carried.snapshotT } : {}),
-      ...(carried.snapshotUs !== undefined ? { snapshotUs: carried.snapshotUs } : {}),
-      transitions: [...carried.transitions, ...host.transitions].slice(-TRANSITIONS_KEPT),
-    };
-    observedCache.set(host, view);
-  }
+  if (!view) observedCache.set(host, (view = lastSeen(host)));
   return view;
-}
-
-/** Whether the screens show what an earlier session saw of the host (see observedHost). */
-export function isCarried(host: HostView): boolean {
-  return host.carried !== undefined && host.snapshotT === undefined;
 }
 
 /** Every connection the host has, as it stands now (CLOSED ones included); across a reconnect, as last seen (observedHost). */

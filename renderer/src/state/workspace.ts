@@ -36,9 +36,13 @@ export interface HostView {
    * What the previous session last observed of the host, kept until this session's first `ss`
    * snapshot of it: a run ends and the workspace reconnects (seconds: a login shell, sudo, clock
    * probes), and meanwhile the host still holds the run's FIN_WAIT1 or TIME_WAIT. The screens show
-   * it marked as last seen (shown.ts `observedHost`) rather than "not observed yet".
+   * it marked as last seen (`lastSeen`, `isCarried`) rather than "not observed yet". Only from a
+   * session that ended moments before, on the same host and port (CARRY_WITHIN_MS), and only
+   * while this session lasts.
    */
   carried?: CarriedObservation;
+  /** The address the current session reaches the host at; undefined for a host it does not name. */
+  address?: string;
   /**
    * The latest note about this host outside a run, from this session: what the engine did or
    * could not do on its own (leftovers cleaned up at connect, observers that could not restart
@@ -49,14 +53,15 @@ export interface HostView {
 
 export type HostTransition = { local: string; remote: string; state: string; seen: string; hostTimeUs: number };
 
-/** A host's observation as one session left it (HostView's sockets, their times and transitions). */
-export interface CarriedObservation {
-  session: string;
-  sockets: SsSocket[];
-  snapshotT?: number;
-  snapshotUs?: number;
-  transitions: HostTransition[];
-}
+/** A host's observation as one session left it. */
+export type CarriedObservation = Pick<HostView, 'sockets' | 'snapshotT' | 'snapshotUs' | 'transitions'>;
+
+/**
+ * How soon after a session ends the next one may carry its observations over: a run's end and
+ * the workspace's reconnect (retries included) take seconds, and a TIME_WAIT lasts 60 s. A
+ * connection made later (the user disconnected, came back after the break) starts afresh.
+ */
+export const CARRY_WITHIN_MS = 60_000;
 
 /** 'ready': a step-by-step run shows this step's explanation and waits for the user. */
 export type StepPhase = 'pending' | 'ready' | 'running' | 'done' | 'failed';
@@ -75,6 +80,8 @@ export interface RunView {
 export interface WorkspaceState {
   session?: string;
   port?: number;
+  /** When the current session ended (controller ms), once it has: how recent its observations are for the next one. */
+  endedT?: number;
   hosts: Record<string, HostView>;
   /** The running experiment, or the last one (kept for its result after the workspace reconnects). */
   run?: RunView;
@@ -106,17 +113,24 @@ const RUN_LOG_KEPT = 200;
 export function reduce(state: WorkspaceState, session: string, event: LabEvent): WorkspaceState {
   switch (event.type) {
     case 'session-start': {
-      const hosts = Object.fromEntries(Object.entries(state.hosts).map(([l, h]) => [l, withCarried({ ...emptyHost(l), status: h.status }, carriedFrom(h, state.session))]));
-      for (const h of event.hosts) hosts[h.label] ??= emptyHost(h.label);
-      const next: WorkspaceState = { ...state, session, hosts, ...(event.port !== undefined ? { port: event.port } : {}) };
+      const { endedT, ...before } = state;
+      const recent = endedT !== undefined && event.t - endedT <= CARRY_WITHIN_MS && event.port === state.port;
+      const hosts: Record<string, HostView> = Object.fromEntries(Object.entries(state.hosts).map(([l, h]) => [l, { ...emptyHost(l), status: h.status }]));
+      for (const { label, address } of event.hosts) {
+        const previous = state.hosts[label];
+        const carried = recent && previous?.address === address ? observationOf(lastSeen(previous)) : undefined;
+        hosts[label] = { ...(hosts[label] ?? emptyHost(label)), address, ...(carried ? { carried } : {}) };
+      }
+      const next: WorkspaceState = { ...before, session, hosts, ...(event.port !== undefined ? { port: event.port } : {}) };
       if (event.experiment) next.run = { session, experiment: event.experiment, steps: {}, log: [] };
       return next;
     }
     case 'session-end': {
       const ended = updateRun(state, session, (run) => ({ ...run, ended: event.reason }));
       if (ended.session !== session) return ended;
-      const hosts = Object.fromEntries(Object.entries(ended.hosts).map(([l, h]) => [l, { ...h, rules: [] }]));
-      return { ...ended, hosts };
+      // What was carried bridged a reconnect; a session that ended without looking bridges nothing.
+      const hosts = Object.fromEntries(Object.entries(ended.hosts).map(([l, { carried: _bridgeOver, ...h }]) => [l, { ...h, rules: [] }]));
+      return { ...ended, hosts, endedT: event.t };
     }
     case 'connection':
       if (state.session !== session) return state;
@@ -160,8 +174,8 @@ export function reduce(state: WorkspaceState, session: string, event: LabEvent):
         return updateRun(state, session, (run) => ({ ...run, log: [...run.log, { ...note, kind: 'note' as const }].slice(-RUN_LOG_KEPT) }));
       }
       if (state.session !== session) return state;
-      // A note about the session as a whole (none names a host) concerns both columns.
-      const about = event.host === undefined ? Object.keys(state.hosts) : [event.host];
+      // A note about the session as a whole (none names a host) concerns every host it names.
+      const about = event.host === undefined ? Object.keys(state.hosts).filter((label) => state.hosts[label]!.address !== undefined) : [event.host];
       return about.reduce((s, label) => updateHost(s, label, (h) => ({ ...h, note: { t: event.t, text: event.text } })), state);
     }
     case 'result':
@@ -172,24 +186,26 @@ export function reduce(state: WorkspaceState, session: string, event: LabEvent):
   }
 }
 
-/**
- * What a host view passes on to the next session: its own observation if this session made one,
- * else what it carried itself (a session that ended before observing the host passes the older
- * one on). Undefined when nothing was observed.
- */
-function carriedFrom(host: HostView, session: string | undefined): CarriedObservation | undefined {
-  if (host.snapshotT === undefined && host.transitions.length === 0) return host.carried;
-  return {
-    session: session ?? '',
-    sockets: host.sockets,
-    ...(host.snapshotT !== undefined ? { snapshotT: host.snapshotT } : {}),
-    ...(host.snapshotUs !== undefined ? { snapshotUs: host.snapshotUs } : {}),
-    transitions: host.transitions,
-  };
+/** Whether the host is shown as the previous session last saw it (HostView.carried). */
+export function isCarried(host: HostView): boolean {
+  return host.carried !== undefined && host.snapshotT === undefined;
 }
 
-function withCarried(host: HostView, carried: CarriedObservation | undefined): HostView {
-  return carried ? { ...host, carried } : host;
+/**
+ * The host as the screens show it: itself once this session has an `ss` snapshot of it; before
+ * that, what the previous session last saw with this session's transitions after it.
+ */
+export function lastSeen(host: HostView): HostView {
+  if (!isCarried(host)) return host;
+  const { carried, ...own } = host;
+  return { ...own, ...carried!, transitions: [...carried!.transitions, ...own.transitions].slice(-TRANSITIONS_KEPT) };
+}
+
+/** A host's observation, undefined when there is none to pass on. */
+function observationOf(host: HostView): CarriedObservation | undefined {
+  const { sockets, snapshotT, snapshotUs, transitions } = host;
+  if (snapshotT === undefined && transitions.length === 0) return undefined;
+  return { sockets, transitions, ...(snapshotT !== undefined ? { snapshotT } : {}), ...(snapshotUs !== undefined ? { snapshotUs } : {}) };
 }
 
 /**

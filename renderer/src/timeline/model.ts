@@ -248,9 +248,12 @@ export class TimelineModel implements TimelineSource {
   /**
    * The axis time of a host observation, as the shared model places it: host time minus the
    * clock estimate in effect when it was logged (`clockMs` then; the host's first estimate when
-   * there was none yet), plus what the packets added to that host.
+   * there was none yet), plus what the packets added to that host. `clockMs` is required, and
+   * undefined means "none yet": as a default parameter, an undefined passed for an event logged
+   * before any estimate took the latest estimate instead, so the cursor placed such events by
+   * whichever estimate was newest when it last worked the axis out (test/unit/snapshot-series.test.ts).
    */
-  axisMs(host: string, hostTimeUs: number, clockMs = this.clocks.get(host)): number {
+  axisMs(host: string, hostTimeUs: number, clockMs: number | undefined): number {
     const offsetMs = clockMs ?? this.firstClocks.get(host) ?? 0;
     // In the model's own steps (µs, offset, then correction), so the results are equal to the bit.
     return (hostTimeUs - offsetMs * 1000 + (this.built?.corrections.get(host) ?? 0)) / 1000;

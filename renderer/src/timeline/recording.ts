@@ -19,8 +19,8 @@ import { FrameBatch } from '../state/frame-batch';
 import { initialWorkspace, reduce, type WorkspaceState } from '../state/workspace';
 import { TimelineModel } from './model';
 import { PaneTape } from './pane-tape';
-import { upperBound } from './scale';
-import { foldOrder, HostSnapshots, type FoldPlace } from './snapshot-series';
+import { lowerBound, upperBound } from './scale';
+import { foldOrder, HostSnapshots, type FoldPlace, type SnapshotEvent } from './snapshot-series';
 
 export const CHECKPOINT_EVERY = 512;
 /** How often events the timeline does not draw tell the listeners (see `add`). */
@@ -49,6 +49,8 @@ export class Recording {
   private readonly snapshots = new Map<string, HostSnapshots>();
   /** Where each session's start lies in the fold's order (a session logs one; a hand-made log may have more). */
   private readonly starts = new Map<string, FoldPlace[]>();
+  /** By a start's arrival: the snapshots the fold applies just before it (atStart). */
+  private readonly snapshotsAtStart = new Map<number, SnapshotEvent[]>();
   /** Events added so far, snapshots included: the next one's arrival. */
   private received = 0;
   private axisTimes: number[] = [];
@@ -121,8 +123,10 @@ export class Recording {
     const clockMs = 'hostTimeUs' in event ? this.model.clockMs(event.host) : undefined;
     const axisMs = 'hostTimeUs' in event ? this.model.axisMs(event.host, event.hostTimeUs, clockMs) : event.t;
     const arrival = this.received++;
-    if (event.type === 'snapshot') this.hostSnapshots(event.host).add(session, event, axisMs, clockMs, arrival);
-    else this.addEntry(session, event, axisMs, clockMs, arrival);
+    if (event.type === 'snapshot') {
+      this.hostSnapshots(event.host).add(session, event, axisMs, clockMs, arrival);
+      this.snapshotPlaced({ axisMs, arrival });
+    } else this.addEntry(session, event, axisMs, clockMs, arrival);
     if (event.type === 'pane-output') {
       if (this.zone === undefined && /\[\d{2}:\d{2}:\d{2}\] /.test(event.data)) this.zone = promptUtcOffsetMinutes([event]);
       this.paneTape(event.host, event.pane).add({ t: event.t, session, data: event.data });
@@ -140,8 +144,28 @@ export class Recording {
     this.notifier.schedule();
   }
 
+  /**
+   * A snapshot placed before a session's start (late, or the axis moved) changes what that start
+   * carried over (HostView.carried): the fold from there on is worked out again. Snapshots nearly
+   * always come after every start, and then nothing folded so far changes.
+   */
+  private snapshotPlaced(place: FoldPlace): void {
+    const beforeAStart = [...this.starts.values()].some((starts) => starts.some((start) => foldOrder(place, start) < 0));
+    if (!beforeAStart) return;
+    this.forgetFoldFrom(lowerBound(this.axisTimes, place.axisMs));
+  }
+
+  /** Drops the checkpoints and snapshots-at-a-start worked out from entry `index` on. */
+  private forgetFoldFrom(index: number): void {
+    this.checkpoints.length = Math.min(this.checkpoints.length, Math.floor(index / CHECKPOINT_EVERY));
+    this.snapshotsAtStart.clear();
+  }
+
   private addEntry(session: string, event: LabEvent, axisMs: number, clockMs: number | undefined, arrival: number): void {
-    if (event.type === 'session-start') this.starts.set(session, [...(this.starts.get(session) ?? []), { axisMs, arrival }]);
+    if (event.type === 'session-start') {
+      this.starts.set(session, [...(this.starts.get(session) ?? []), { axisMs, arrival }]);
+      this.snapshotsAtStart.clear();
+    }
     // The workspace fold passes pane output by: its text lives only in the pane's tape, which lets go of old output.
     const kept = event.type === 'pane-output' ? { ...event, data: '' } : event;
     const entry: Entry = { session, event: kept, axisMs, clockMs, arrival };
@@ -154,7 +178,7 @@ export class Recording {
     } else {
       this.entries.splice(at, 0, entry);
       this.axisTimes.splice(at, 0, axisMs);
-      this.checkpoints.length = Math.min(this.checkpoints.length, Math.floor(at / CHECKPOINT_EVERY));
+      this.forgetFoldFrom(at);
     }
   }
 
@@ -180,7 +204,7 @@ export class Recording {
     }
     this.entries.sort(foldOrder);
     this.axisTimes = this.entries.map((entry) => entry.axisMs);
-    this.checkpoints = [];
+    this.forgetFoldFrom(0);
     for (const series of this.snapshots.values()) series.place((hostTimeUs, clockMs) => this.model.axisMs(series.host, hostTimeUs, clockMs));
   }
 
@@ -193,7 +217,7 @@ export class Recording {
       const entry = this.entries[i]!;
       // A session's start carries the hosts' last observation over (HostView.carried): the
       // session so far gets its latest snapshots first.
-      if (entry.event.type === 'session-start') state = this.withLatestSnapshots(state, entry);
+      if (entry.event.type === 'session-start') state = this.atStart(state, entry);
       state = reduce(state, entry.session, entry.event);
       if ((i + 1) % CHECKPOINT_EVERY === 0 && this.checkpoints.length === (i + 1) / CHECKPOINT_EVERY - 1) this.checkpoints.push(state);
     }
@@ -203,14 +227,24 @@ export class Recording {
 
   /** `state` (the fold up to `until`, exclusive) with each host's latest snapshot of its session by then. */
   private withLatestSnapshots(state: WorkspaceState, until: FoldPlace): WorkspaceState {
-    const session = state.session;
+    return this.withSnapshots(state, this.latestSnapshots(state.session, until));
+  }
+
+  /** withLatestSnapshots before a session's start, remembered (each fold passes the same starts). */
+  private atStart(state: WorkspaceState, start: Entry): WorkspaceState {
+    let snapshots = this.snapshotsAtStart.get(start.arrival);
+    if (!snapshots) this.snapshotsAtStart.set(start.arrival, (snapshots = this.latestSnapshots(state.session, start)));
+    return this.withSnapshots(state, snapshots);
+  }
+
+  private latestSnapshots(session: string | undefined, until: FoldPlace): SnapshotEvent[] {
     const began = session === undefined ? undefined : lastStartBefore(this.starts.get(session), until);
-    if (session === undefined || !began) return state;
-    for (const series of this.snapshots.values()) {
-      const snapshot = series.latest(until, session, began);
-      if (snapshot) state = reduce(state, session, snapshot);
-    }
-    return state;
+    if (session === undefined || !began) return [];
+    return [...this.snapshots.values()].flatMap((series) => series.latest(until, session, began) ?? []);
+  }
+
+  private withSnapshots(state: WorkspaceState, snapshots: readonly SnapshotEvent[]): WorkspaceState {
+    return snapshots.reduce((s, snapshot) => reduce(s, s.session!, snapshot), state);
   }
 
   private hostSnapshots(host: string): HostSnapshots {

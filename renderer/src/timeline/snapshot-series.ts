@@ -14,14 +14,12 @@
  * the latest snapshot of the session so far just before each session's start, and at the end the
  * latest snapshot of the session it ended in that came after that session began; which is what
  * folding every snapshot in its place would have left (test/unit/snapshot-series.test.ts).
- * One difference, for hosts the workspace does not name: a stale snapshot of an unnamed host no
- * longer adds that host, empty; the page's hosts are H1 and H2, named from the start.
  */
 import type { LabEvent } from '../../../shared/src/events';
 import type { SsSocket } from '../../../shared/src/observations';
 import { upperBound } from './scale';
 
-type SnapshotEvent = Extract<LabEvent, { type: 'snapshot' }>;
+export type SnapshotEvent = Extract<LabEvent, { type: 'snapshot' }>;
 
 /** Snapshots in a row, of one session, listing the same sockets (timers included). */
 interface Run {
@@ -117,9 +115,13 @@ export class HostSnapshots {
       // The session's earlier snapshots come before this one, so none is after its start either.
       if (found >= 0 && !after(found)) found = -1;
     } else {
+      // Every snapshot, compared in place (no objects made: this scan can run over an hour's).
+      const { axisMs, arrival } = this;
+      const before = (i: number, axis: number, arrived: number): boolean => axisMs[i]! < axis || (axisMs[i] === axis && arrival[i]! < arrived);
       for (let i = 0; i < this.t.length; i++) {
-        if (foldOrder(place(i), until) >= 0 || !after(i) || this.runs[this.runOf(i)]!.session !== session) continue;
-        if (found < 0 || foldOrder(place(i), place(found)) > 0) found = i;
+        // Arrivals are whole numbers: before (start's arrival + 1) is at or before the start.
+        if (!before(i, until.axisMs, until.arrival) || before(i, began.axisMs, began.arrival + 1) || this.runs[this.runOf(i)]!.session !== session) continue;
+        if (found < 0 || !before(i, axisMs[found]!, arrival[found]!)) found = i;
       }
     }
     if (found < 0) return undefined;
