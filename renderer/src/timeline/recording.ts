@@ -49,6 +49,8 @@ export class Recording {
   private readonly snapshots = new Map<string, HostSnapshots>();
   /** Where each session's start lies in the fold's order (a session logs one; a hand-made log may have more). */
   private readonly starts = new Map<string, FoldPlace[]>();
+  /** The last of them in the fold's order (a start's axis time is its controller time: it never moves). */
+  private lastStart: FoldPlace | undefined;
   /** By a start's arrival: the snapshots the fold applies just before it (atStart). */
   private readonly snapshotsAtStart = new Map<number, SnapshotEvent[]>();
   /** Events added so far, snapshots included: the next one's arrival. */
@@ -150,8 +152,7 @@ export class Recording {
    * always come after every start, and then nothing folded so far changes.
    */
   private snapshotPlaced(place: FoldPlace): void {
-    const beforeAStart = [...this.starts.values()].some((starts) => starts.some((start) => foldOrder(place, start) < 0));
-    if (!beforeAStart) return;
+    if (!this.lastStart || foldOrder(place, this.lastStart) > 0) return;
     this.forgetFoldFrom(lowerBound(this.axisTimes, place.axisMs));
   }
 
@@ -163,7 +164,9 @@ export class Recording {
 
   private addEntry(session: string, event: LabEvent, axisMs: number, clockMs: number | undefined, arrival: number): void {
     if (event.type === 'session-start') {
-      this.starts.set(session, [...(this.starts.get(session) ?? []), { axisMs, arrival }]);
+      const start = { axisMs, arrival };
+      this.starts.set(session, [...(this.starts.get(session) ?? []), start]);
+      if (!this.lastStart || foldOrder(start, this.lastStart) > 0) this.lastStart = start;
       this.snapshotsAtStart.clear();
     }
     // The workspace fold passes pane output by: its text lives only in the pane's tape, which lets go of old output.
