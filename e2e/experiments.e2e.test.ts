@@ -75,7 +75,7 @@ describe.skipIf(skipReason)('experiments in the app: check, user folder, files, 
     expect(await page.getByTestId('preflight-H2-sudo').textContent()).toMatch(/sudo with the configured password works/);
     expect(await page.getByTestId('preflight-H2-netcat').textContent()).toMatch(/openbsd netcat/);
     await screenshot(page, '20-check-hosts');
-    await page.getByRole('button', { name: 'Close' }).click();
+    await page.getByRole('button', { name: 'Close', exact: true }).click();
   });
 
   it('lists the user\'s folder under its own heading', async () => {

@@ -152,7 +152,7 @@ describe.skipIf(skipReason)('the Hosts view, on the virtual lab', () => {
     await screenshot(page, 'hosts-06-removed');
 
     // Connect again: H1's real key is new now, shown to accept; H2 is trusted.
-    await page.getByRole('button', { name: 'Close' }).click();
+    await page.getByTestId('hostkey-dialog').getByRole('button', { name: 'Close', exact: true }).click();
     await page.getByTestId('connect-button').click();
     await page.getByTestId('hostkey-H1').waitFor({ timeout: CONNECT_TIMEOUT });
     expect(await page.getByTestId('hostkey-H2').count()).toBe(0);

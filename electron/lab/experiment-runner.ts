@@ -190,6 +190,9 @@ export function parseLedger(text: string): Array<{ name: TunableSysctl; value: s
   return entries;
 }
 
+/** How long a step that failed waits for its host to report a drop (a host going down: shells first, then the connection). */
+const DROP_GRACE_MS = 500;
+
 /** /proc/net/snmp and /proc/net/netstat (header line, value line per group) as nstat names them. */
 export function parseNetCounters(text: string): Map<string, string> {
   const counters = new Map<string, string>();
@@ -243,7 +246,20 @@ export class ExperimentRun {
       ...(options.acceptedFingerprints ? { acceptedFingerprints: options.acceptedFingerprints } : {}),
       onPaneOutput: (label, pane, text) => writeSync(this.transcripts.get(`${label}/${pane}`)!, text),
     });
+    // A run's session does not reconnect: a host that drops ends the run (at once, not when a
+    // later step happens to touch it), and the step it was on is remembered to say so.
+    for (const label of HOST_LABELS) {
+      this.session.host(label).on('status', (status) => {
+        if (status !== 'disconnected' || this.drops.has(label)) return;
+        this.drops.set(label, { step: this.currentStep });
+        this.abort(`the SSH connection to ${label} dropped`);
+      });
+    }
   }
+
+  /** Hosts whose SSH connection dropped during the run, with the step under way then (undefined: before the steps). */
+  private readonly drops = new Map<LabHostLabel, { step: number | undefined }>();
+  private currentStep: number | undefined;
 
   /** Stops the run at the next step boundary (or wait); cleanup then runs as usual. */
   abort(reason: string): void {
@@ -340,10 +356,11 @@ export class ExperimentRun {
         await this.gate(index, summary, step.explain === undefined ? undefined : this.fill(step.explain));
         if (this.aborted) throw new Error(`aborted: ${this.aborted}`);
         this.log.append({ type: 'step', index, phase: 'start', summary, ...(step.explain ? { explain: this.fill(step.explain) } : {}) });
+        this.currentStep = index;
         try {
           await this.runStep(index, step);
         } catch (stepError) {
-          const detail = await this.whyStepFailed(stepError as Error);
+          const detail = await this.whyStepFailed(stepError as Error, index);
           this.log.append({ type: 'step', index, phase: 'failed', summary, detail });
           throw new Error(`step ${index + 1} (${summary}): ${detail}`);
         }
@@ -844,16 +861,22 @@ export class ExperimentRun {
   }
 
   /**
-   * A step's error in a lab assistant's words. When a host's SSH connection drops, the step fails
-   * first with the plumbing's error ("the command channel closed"); the host reports the drop in
-   * the same turn of the event loop or the next, so look once that has passed.
+   * A step's error in a lab assistant's words: when a host's SSH connection dropped, that is why,
+   * whatever the plumbing said ("the command channel closed"). ssh2 reports a reset or closed TCP
+   * connection before it closes the channels, but a host shutting down closes its shells first and
+   * the connection a moment later (DROP_GRACE_MS): a failure with no drop yet waits that long.
    */
-  private async whyStepFailed(error: Error): Promise<string> {
-    await new Promise((resolve) => setImmediate(resolve));
-    const dropped = HOST_LABELS.filter((label) => this.session.host(label).status !== 'connected');
-    if (dropped.length === 0) return error.message;
-    const hosts = dropped.join(' and ');
-    return `the SSH connection to ${hosts} dropped during this step, so the run stopped (${error.message})`;
+  private async whyStepFailed(error: Error, index: number): Promise<string> {
+    for (let waited = 0; this.drops.size === 0 && waited < DROP_GRACE_MS; waited += 20) await sleep(20);
+    if (this.drops.size === 0) return error.message;
+    const dropped = (when: (step: number | undefined) => boolean): string[] => [...this.drops].flatMap(([label, drop]) => (when(drop.step) ? [label] : []));
+    const during = dropped((step) => step === index);
+    const before = dropped((step) => step !== index);
+    const connections = (labels: string[]): string => `the SSH connection${labels.length > 1 ? 's' : ''} to ${labels.join(' and ')}`;
+    const why = [...(during.length ? [`${connections(during)} dropped during this step`] : []), ...(before.length ? [`${connections(before)} had dropped before it`] : [])];
+    // The abort that the drop itself caused says nothing more.
+    const plumbing = error.message.startsWith('aborted: ') ? '' : ` (${error.message})`;
+    return `${why.join('; ')}, so the run stopped${plumbing}`;
   }
 
   private async cleanup(): Promise<void> {

@@ -151,7 +151,7 @@ export class LabSession {
   readonly paneTail = new Map<string, string>();
   private transitionTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  private readonly rulesInPlace = new Map<string, number>();
+  private readonly rulesInPlace = new Map<LabHostLabel, number>();
   /**
    * Set by close() once the observers have stopped and every state they saw is in the log. Until
    * then, closing included, snapshots and trace events go on becoming transitions as usual: the
@@ -170,7 +170,8 @@ export class LabSession {
     // steps, the packet captures), for what close() must say when a host cannot be reached.
     options.log.on('event', (event) => {
       if (event.type !== 'firewall' || event.owner !== this.sessionId) return;
-      this.rulesInPlace.set(event.host, (this.rulesInPlace.get(event.host) ?? 0) + (event.action === 'add' ? 1 : -1));
+      const label = HOST_LABELS.find((l) => l === event.host);
+      if (label) this.rulesInPlace.set(label, (this.rulesInPlace.get(label) ?? 0) + (event.action === 'add' ? 1 : -1));
     });
     for (const label of HOST_LABELS) {
       const host = new SshHost(
@@ -398,7 +399,7 @@ export class LabSession {
         host: label,
         text: `cleaned up after an earlier session that did not end cleanly: removed ${counted([
           [removedRules.length, 'firewall rule'],
-          [removedInstances.length, 'trace instance'],
+          [removedInstances.length, 'state tracer'],
           [killedCaptures.length, 'packet capture'],
         ])}`,
       });
@@ -464,17 +465,20 @@ export class LabSession {
   /** Removes this session's firewall rules everywhere; returns what it ran. */
   async removeOwnRules(): Promise<Array<{ host: LabHostLabel; command: string }>> {
     const done: Array<{ host: LabHostLabel; command: string }> = [];
+    // Host by host: one that cannot be reached (or fails midway) leaves the other's rules to be removed.
     for (const label of HOST_LABELS) {
       const host = this.host(label);
-      if (host.status !== 'connected') {
-        const left = this.rulesInPlace.get(label) ?? 0;
-        // Said where the run's log shows it: the next connection to the host removes them (removeLeftovers).
-        if (left > 0) this.log.append({ type: 'note', host: label, text: `${label} is not connected, so ${left === 1 ? 'the firewall rule' : `the ${left} firewall rules`} this session added there could not be removed now; TCP Lab removes ${left === 1 ? 'it' : 'them'} the next time it connects to ${label}` });
-        continue;
-      }
-      for (const command of await removeRules(host, (id) => id === this.sessionId)) {
-        done.push({ host: label, command });
-        this.log.append({ type: 'firewall', host: label, action: 'remove', command, owner: this.sessionId });
+      try {
+        if (host.status !== 'connected') throw new Error('not connected');
+        for (const command of await removeRules(host, (id) => id === this.sessionId)) {
+          done.push({ host: label, command });
+          this.log.append({ type: 'firewall', host: label, action: 'remove', command, owner: this.sessionId });
+        }
+      } catch (error) {
+        if ((this.rulesInPlace.get(label) ?? 0) <= 0) continue;
+        // Where the run's log shows it; the next connection's removeLeftovers removes them.
+        const reason = (error as Error).message;
+        this.log.append({ type: 'note', host: label, text: `could not remove the firewall rules this run added here, tagged tcplab:${this.sessionId} (${reason}); the next run or Connect to ${label} removes them` });
       }
     }
     return done;
@@ -513,7 +517,7 @@ export class LabSession {
 /** "1 firewall rule and 2 trace instances": the counts that are not zero, in words. */
 function counted(items: Array<[count: number, what: string]>): string {
   const words = items.filter(([count]) => count > 0).map(([count, what]) => `${count} ${what}${count === 1 ? '' : 's'}`);
-  return words.length > 1 ? `${words.slice(0, -1).join(', ')} and ${words.at(-1)}` : (words[0] ?? 'nothing');
+  return words.length > 1 ? `${words.slice(0, -1).join(', ')} and ${words.at(-1)}` : (words[0] ?? '');
 }
 
 /** `ip -o addr show` -> the host's addresses without prefix length. */

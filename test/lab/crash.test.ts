@@ -3,7 +3,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { findExperiment } from '../../electron/lab/builtin-experiments';
 import { SessionLog } from '../../electron/lab/event-log';
+import { ExperimentRun } from '../../electron/lab/experiment-runner';
 import { LabSession } from '../../electron/lab/lab-session';
 import { inHost, iptablesRules, labHosts, skipReason } from './lab-env';
 
@@ -63,5 +65,28 @@ describe.skipIf(skipReason)('a run killed with SIGKILL', () => {
       expect(log).toContain(`aborted: interrupted by ${signal}`);
       expect(log).toContain('"action":"remove"');
     }
+  });
+});
+
+describe.skipIf(skipReason)('a host that drops during a run', () => {
+  it('stops a step-by-step run waiting for its next step at once, naming the host, and removes the rules it can still reach', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'tcplab-drop-'));
+    const run = new ExperimentRun({ experiment: findExperiment('lost-fin'), hosts: await labHosts(), outDir, typingDelayMs: 0, pace: 'step' });
+    const finished = run.run();
+    // Up to H1's FIN DROP (step 10) and one more: the run then waits for the user, with its rule on H1.
+    for (let step = 1; step <= 10; step++) {
+      await waitFor(() => run.waitingForProceed, 60_000, `step ${step} to wait`);
+      run.proceed();
+    }
+    await waitFor(() => run.waitingForProceed && iptablesRules('H1').some((r) => r.includes('tcplab:')), 60_000, 'the DROP rule and the next step to wait');
+    // H2 drops while nobody touches it: the run does not wait for the user or a step on H2 to find out.
+    inHost('H2', "ss -K -tn 'sport = :22'");
+    const result = await finished;
+    expect(result.passed).toBe(false);
+    expect(result.error).toBe('aborted: the SSH connection to H2 dropped');
+    // H1 is still reachable: its rules are gone.
+    expect(iptablesRules('H1').filter((r) => r.includes('tcplab:'))).toEqual([]);
+    const events = readFileSync(join(outDir, 'session.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { type: string; reason?: string });
+    expect(events.find((e) => e.type === 'session-end')?.reason).toBe('aborted: the SSH connection to H2 dropped');
   });
 });

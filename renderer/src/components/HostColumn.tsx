@@ -56,9 +56,10 @@ function capitalized(text: string): string {
 export const HostColumn = memo(function HostColumn({ label, info, view, role, port, hub, at }: HostColumnProps) {
   const status = statusOf(view);
   const problem = problemOf(view);
-  // A note stays until the user closes it or a newer one comes (notes are rare: a few a session).
-  const [dismissed, setDismissed] = useState<number | undefined>();
-  const note = view.note && view.note.t !== dismissed ? view.note : undefined;
+  // A note stays until the user closes it or another one comes (notes are rare: a few a session).
+  const [closedNote, setClosedNote] = useState<string | undefined>();
+  const noteKey = view.note && `${view.note.t}|${view.note.text}`;
+  const note = view.note && noteKey !== closedNote ? view.note : undefined;
   return (
     <article
       className="flex min-h-0 min-w-0 flex-col overflow-hidden rounded-lg border border-slate-300 bg-white shadow-sm dark:border-slate-700 dark:bg-slate-900"
@@ -81,7 +82,7 @@ export const HostColumn = memo(function HostColumn({ label, info, view, role, po
       {note && (
         <p data-testid={`host-note-${label}`} className="flex items-start gap-2 border-b border-amber-200 bg-amber-50 px-3 py-1 text-[12px] text-amber-900 dark:border-amber-900 dark:bg-amber-950 dark:text-amber-100">
           <span className="min-w-0 flex-1">{capitalized(note.text)}</span>
-          <button type="button" onClick={() => setDismissed(note.t)} title="Close this note (the session log keeps it)" aria-label={`Close the note about ${label}`} className="shrink-0 rounded px-1 leading-none hover:bg-amber-100 dark:hover:bg-amber-900">
+          <button type="button" onClick={() => setClosedNote(noteKey)} title="Dismiss this note (the session log keeps it)" aria-label={`Dismiss the note about ${label}`} className="shrink-0 rounded px-1 leading-none hover:bg-amber-100 dark:hover:bg-amber-900">
             ×
           </button>
         </p>

@@ -226,8 +226,9 @@ export const RunPanel = memo(function RunPanel({ experiments, selected, onSelect
 
 function ResultCard({ result, ended, report }: { result: { passed: boolean; hosts: Record<string, HostResult> }; ended: string | undefined; report?: ReactNode }) {
   const aborted = ended?.startsWith('aborted');
-  // A run that stopped (aborted, a host dropped) gives every host the same reason: said once, under
-  // the title, it leaves room for the states on a projector's screen.
+  // A reason every failing host shares (a run that stopped: aborted, a host dropped; or the same
+  // promise broken the same way on both) is said once, under the title: on a projector's screen
+  // that leaves room for the states.
   const reasons = Object.values(result.hosts).flatMap((h) => (!h.passed && h.reason ? [h.reason] : []));
   const sharedReason = reasons.length > 1 && reasons.every((r) => r === reasons[0]) ? reasons[0] : undefined;
   return (

@@ -173,10 +173,12 @@ export function reduce(state: WorkspaceState, session: string, event: LabEvent):
       if (state.run?.session === session && !state.run.ended) {
         return updateRun(state, session, (run) => ({ ...run, log: [...run.log, { ...note, kind: 'note' as const }].slice(-RUN_LOG_KEPT) }));
       }
-      if (state.session !== session) return state;
-      // A note about the session as a whole (none names a host) concerns every host it names.
-      const about = event.host === undefined ? Object.keys(state.hosts).filter((label) => state.hosts[label]!.address !== undefined) : [event.host];
-      return about.reduce((s, label) => updateHost(s, label, (h) => ({ ...h, note: { t: event.t, text: event.text } })), state);
+      // Outside a run, the notes that name no host repeat what the screen already says where it
+      // happened (a failed connect's error), so only a host's own are shown, in its column. One
+      // repeated as it was (a poller's complaint at every poll) stays the note it was: closed, it
+      // stays closed.
+      if (state.session !== session || event.host === undefined || state.hosts[event.host]?.note?.text === event.text) return state;
+      return updateHost(state, event.host, (h) => ({ ...h, note: { t: event.t, text: event.text } }));
     }
     case 'result':
       return updateRun(state, session, (run) => ({ ...run, result: { passed: event.passed, hosts: event.hosts } }));
