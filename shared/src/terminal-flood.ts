@@ -60,6 +60,20 @@ export class ChunkClassifier {
     return this.state === 'ground';
   }
 
+  /**
+   * Where in `text`, read after everything classified so far, the parser is first back in ground:
+   * 0 when it is there already, undefined when not within `text`. Changes nothing.
+   */
+  groundWithin(text: string): number | undefined {
+    let state = this.state;
+    for (let i = 0; state !== 'ground'; i++) {
+      if (i >= text.length) return undefined;
+      state = next(state, text.charCodeAt(i));
+      if (state === 'ground') return i + 1;
+    }
+    return 0;
+  }
+
   classify(text: string): ChunkKind {
     if (this.state === 'ground' && !UNSAFE.test(text)) return { safe: true, plain: !NOT_PLAIN.test(text) };
     for (let i = 0; i < text.length; i++) this.state = next(this.state, text.charCodeAt(i));

@@ -13,7 +13,8 @@
  * that has written chunk i can carry on from i + 1 as long as that is kept. The tape lets go of
  * whole chunks, and stops where the terminal's escape-sequence parser is back in ground, so a
  * replay that starts at `first` does not start inside a sequence (`ChunkClassifier` follows the
- * parser; through a sequence that does not end, it stops at half its target regardless).
+ * parser). By half its target it stops regardless, and the oldest chunk kept loses the part
+ * before ground (if ground comes within it: a sequence that does not end keeps it whole).
  */
 import { ChunkClassifier } from '../../../shared/src/terminal-flood';
 import { upperBound } from './scale';
@@ -93,6 +94,16 @@ export class PaneTape {
       chars -= data.length;
       if (chars <= target && this.classifier.inGround) break;
       if (chars <= target / 2) break;
+    }
+    // Stopped inside a sequence (chunk cuts that keep falling inside sequences, as a run of equal
+    // reads over lines of equal length does; or a sequence that does not end): the oldest chunk
+    // kept then starts where the parser is back in ground, if it gets there within that chunk.
+    const oldest = this.chunks[n];
+    const inGroundAt = oldest && this.classifier.groundWithin(oldest.data);
+    if (oldest && inGroundAt) {
+      this.classifier.classify(oldest.data.slice(0, inGroundAt));
+      chars -= inGroundAt;
+      this.chunks[n] = { ...oldest, data: oldest.data.slice(inGroundAt) };
     }
     this.keptChars = chars;
     this.chunks = this.chunks.slice(n);
